@@ -1,0 +1,119 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { signedTotal } from '../contracts/transaction.js';
+import type { AgentStatus } from '../contracts/status.js';
+import { canonicalHash } from '../lib/canonical-hash.js';
+import { AuthenticationError, ForbiddenError, ValidationError } from '../lib/errors.js';
+import { installErrorHandling } from '../lib/http-error-handler.js';
+import type { Logger } from '../lib/logger.js';
+import type { CaptureInput, CaptureResult } from '../sync/index.js';
+import { acceptJsonOnly, type JsonBody } from './json-body.js';
+import { createTerminalAuthenticator, type TerminalCredential } from './terminal-auth.js';
+import { validateTransaction } from './validate-transaction.js';
+
+export interface CaptureSink {
+  capture(input: CaptureInput): Promise<CaptureResult>;
+}
+
+export interface CaptureServerOptions {
+  sink: CaptureSink;
+  terminals: readonly TerminalCredential[];
+  bodyLimitBytes: number;
+  logger: Logger;
+  status: () => AgentStatus;
+  /** Promotions in force at an instant, for this store; answered from local storage, so it works offline. */
+  activePromotions: (at: Date) => unknown[];
+  /** True while the outbox can take writes; /healthz reports 503 otherwise. */
+  healthy: () => { ok: boolean; reason?: string };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** The POS-facing HTTP API of the store agent (DESIGN.md, "Agent HTTP API"). Knows nothing of MQTT. */
+export function buildCaptureServer(options: CaptureServerOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimitBytes,
+    // A till that opens a connection and stalls must not hold a socket for ever.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 65_000,
+    logger: false,
+    return503OnClosing: true,
+  });
+  installErrorHandling(app, options.logger);
+  acceptJsonOnly(app, options.bodyLimitBytes);
+  const authenticate = createTerminalAuthenticator(options.terminals);
+
+  const requireTerminal = (request: FastifyRequest): string => {
+    const header = request.headers.authorization;
+    if (!header)
+      throw new AuthenticationError(
+        'missing Authorization header: send "Authorization: Bearer <terminal token>"',
+      );
+    const terminalId = authenticate(header);
+    if (!terminalId) throw new AuthenticationError('unknown terminal token');
+    return terminalId;
+  };
+
+  app.post('/v1/transactions', async (request, reply) => {
+    const terminalId = requireTerminal(request);
+    const body = request.body as JsonBody | undefined;
+    if (!body)
+      throw new ValidationError(
+        'request body is empty: send the transaction as JSON with Content-Type application/json',
+      );
+    const tx = validateTransaction(body.value);
+    if (tx.terminalId !== terminalId) {
+      throw new ForbiddenError(
+        `this token belongs to terminal ${terminalId}, but the transaction says terminalId ${tx.terminalId}`,
+      );
+    }
+    const result = await options.sink.capture({
+      terminalId: tx.terminalId,
+      transactionId: tx.transactionId,
+      type: tx.type,
+      currency: tx.currency,
+      signedTotal: signedTotal(tx),
+      body: body.text,
+      bodyHash: canonicalHash(body.value),
+    });
+    options.logger.info(result.duplicate ? 'capture repeated' : 'captured', {
+      eventId: result.eventId,
+      transactionId: tx.transactionId,
+      terminalId,
+      type: tx.type,
+      epoch: result.epoch,
+      seq: result.seq,
+    });
+    if (result.duplicate)
+      return reply.status(200).send({ eventId: result.eventId, seq: result.seq, duplicate: true });
+    return reply.status(201).send({ eventId: result.eventId, seq: result.seq });
+  });
+
+  app.get('/v1/promotions/active', async (request) => {
+    requireTerminal(request);
+    const { at } = request.query as { at?: string };
+    const instant = at === undefined ? new Date() : new Date(at);
+    if (at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(instant.getTime()))) {
+      throw new ValidationError(
+        'query parameter "at" must be an ISO-8601 timestamp, e.g. 2026-11-23T14:05:00Z',
+        [{ path: ['at'], message: 'not an ISO-8601 timestamp' }],
+      );
+    }
+    return { at: instant.toISOString(), promotions: options.activePromotions(instant) };
+  });
+
+  // The store manager's own PC (loopback) may read status without a token; anything else on the LAN needs one.
+  app.get('/v1/status', async (request) => {
+    if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) requireTerminal(request);
+    return options.status();
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const health = options.healthy();
+    return reply
+      .status(health.ok ? 200 : 503)
+      .send(health.ok ? { ok: true } : { ok: false, reason: health.reason });
+  });
+
+  return app;
+}

@@ -1,0 +1,1 @@
+export { buildCaptureServer, type CaptureServerOptions, type CaptureSink } from './capture-server.js';

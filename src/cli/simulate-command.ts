@@ -1,0 +1,1 @@
+export async function simulateCommand(): Promise<void> {}

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { identifier } from './transaction.js';
+
+/** Numbers may arrive as strings from environment overrides; anything else that is not a number is an error. */
+const port = z.coerce
+  .number({ error: 'must be a port number' })
+  .int({ error: 'must be a whole number' })
+  .min(0, { error: 'must be between 0 and 65535 (0 picks a free port)' })
+  .max(65535, { error: 'must be between 0 and 65535 (0 picks a free port)' });
+
+const positiveInt = (what: string) =>
+  z.coerce
+    .number({ error: `must be ${what}` })
+    .int()
+    .positive();
+
+export const logConfigSchema = z
+  .strictObject({
+    level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    /** Also write human-readable lines to the console (development, foreground runs). */
+    console: z.stringbool().or(z.boolean()).default(false),
+    /** Daily log files are kept this many days. */
+    retainDays: positiveInt('a number of days').default(14),
+  })
+  .default({ level: 'info', console: false, retainDays: 14 });
+
+export const terminalSchema = z.strictObject({
+  id: identifier('terminal id'),
+  token: z.string().min(16, { error: 'terminal tokens must be at least 16 characters' }).max(256),
+});
+
+export const mqttConfigSchema = z.strictObject({
+  url: z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp|tls):\/\//, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** File paths to PEM files: the CA that signed the broker, and this client's certificate and key. */
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  topicPrefix: z
+    .string()
+    .regex(/^[^#+]+$/, { error: 'must not contain MQTT wildcards (# or +)' })
+    .default('outpost/v1'),
+  clientId: z.string().optional(),
+  keepaliveSeconds: positiveInt('a number of seconds').default(30),
+});
+
+export const agentConfigSchema = z.strictObject({
+  storeId: identifier('storeId'),
+  /** Optional grouping for promotions targeted at a region. */
+  region: identifier('region').optional(),
+  dataDir: z.string().min(1, { error: 'must be a directory path' }),
+  api: z.strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(8787),
+    terminals: z
+      .array(terminalSchema)
+      .min(1, { error: 'at least one terminal is needed, or no POS could submit' })
+      .refine((ts) => new Set(ts.map((t) => t.id)).size === ts.length, {
+        error: 'terminal ids must be unique',
+      })
+      .refine((ts) => new Set(ts.map((t) => t.token)).size === ts.length, {
+        error: 'terminal tokens must be unique',
+      }),
+    bodyLimitBytes: positiveInt('a number of bytes').default(256 * 1024),
+  }),
+  outbox: z
+    .strictObject({
+      /** Events head office has acknowledged are kept this long (for re-submission checks and support), then pruned. */
+      ackedRetentionDays: positiveInt('a number of days').default(30),
+      /** Optional cap on the outbox size; capture answers 503 rather than fill the PC's disk. */
+      maxSizeMb: positiveInt('a number of megabytes').optional(),
+    })
+    .default({ ackedRetentionDays: 30 }),
+  mqtt: mqttConfigSchema.optional(),
+  log: logConfigSchema,
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+export type MqttConfig = z.infer<typeof mqttConfigSchema>;
+export type LogConfig = z.infer<typeof logConfigSchema>;

@@ -1,0 +1,70 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Numbered schema migrations of the store outbox. Each runs in its own transaction together with
+ * the bump of `PRAGMA user_version`, so a crash leaves the database at one version or the next.
+ * Released migrations are never edited: a change is a new entry.
+ */
+export const outboxMigrations: readonly string[] = [
+  // 1: events, epochs, metadata.
+  `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) STRICT;
+
+  -- One row per outbox epoch. last_seq is kept here, not derived from events, so pruning
+  -- acknowledged events can never make a sequence number be handed out twice.
+  CREATE TABLE epochs (
+    epoch      TEXT PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    last_seq   INTEGER NOT NULL DEFAULT 0,
+    reason     TEXT NOT NULL
+  ) STRICT;
+
+  CREATE TABLE events (
+    id             INTEGER PRIMARY KEY,     -- local capture order
+    epoch          TEXT NOT NULL REFERENCES epochs(epoch),
+    seq            INTEGER NOT NULL,
+    event_id       TEXT NOT NULL UNIQUE,
+    terminal_id    TEXT NOT NULL,
+    transaction_id TEXT NOT NULL,
+    type           TEXT NOT NULL CHECK (type IN ('sale', 'return', 'void')),
+    captured_at    INTEGER NOT NULL,        -- ms since the Unix epoch
+    currency       TEXT NOT NULL,
+    signed_total   INTEGER NOT NULL,        -- minor units: + sale, - return, 0 void
+    body           TEXT NOT NULL,           -- exactly as the POS submitted it
+    body_hash      TEXT NOT NULL,           -- canonical JSON digest, for idempotent re-submission
+    state          TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acked', 'dead', 'discarded')),
+    acked_at       INTEGER,
+    dead_reason    TEXT,
+    UNIQUE (epoch, seq),
+    UNIQUE (terminal_id, transaction_id)
+  ) STRICT;
+
+  CREATE INDEX events_unsent ON events (epoch, seq) WHERE state = 'pending';
+  CREATE INDEX events_acked_at ON events (acked_at) WHERE state = 'acked';
+  `,
+];
+
+export class DatabaseTooNewError extends Error {
+  override readonly name = 'DatabaseTooNewError';
+}
+
+/** Brings the database to the latest version; refuses one written by a newer Outpost. */
+export function migrate(db: Database.Database, migrations: readonly string[], what: string): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > migrations.length) {
+    throw new DatabaseTooNewError(
+      `the ${what} database is at schema version ${current}, but this Outpost knows only up to ${migrations.length}: ` +
+        'it was written by a newer version. Install that version (or newer) rather than downgrading.',
+    );
+  }
+  for (let version = current + 1; version <= migrations.length; version++) {
+    const sql = migrations[version - 1]!;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+    }).immediate();
+  }
+}

@@ -6,10 +6,12 @@ import { buildCaptureServer } from '../capture/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage, StorageUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import type { MqttConnect } from '../lib/mqtt-connection.js';
 import { OUTPOST_VERSION } from '../lib/version.js';
 import {
   createGroupCommit,
   Outbox,
+  SyncEngine,
   type CaptureInput,
   type CaptureResult,
   type GroupCommit,
@@ -19,12 +21,15 @@ import { buildStatusReport, type ConnectionView } from './status-report.js';
 export interface AgentDeps {
   logger: Logger;
   clock?: Clock;
+  /** How to open an MQTT connection; tests inject faults here. */
+  mqttConnect?: MqttConnect;
 }
 
 export interface RunningAgent {
   /** Base URL of the capture API, e.g. http://127.0.0.1:8787. */
   readonly url: string;
   readonly outbox: Outbox;
+  readonly sync: SyncEngine | undefined;
   stop(): Promise<void>;
 }
 
@@ -48,7 +53,29 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
 
   let captureError: string | null = null;
   let probeTimer: NodeJS.Timeout | undefined;
-  const connection: ConnectionView = { state: 'not-configured', since: null, lastError: null };
+  const sync = config.mqtt
+    ? new SyncEngine({
+        storeId: config.storeId,
+        outbox,
+        mqtt: config.mqtt,
+        logger,
+        version: OUTPOST_VERSION,
+        clock,
+        ...(deps.mqttConnect ? { connect: deps.mqttConnect } : {}),
+        tuning: {
+          batch: { maxEvents: config.sync.batchMaxEvents, maxBytes: config.sync.batchMaxBytes },
+          lingerMs: config.sync.lingerMs,
+          maxInFlightBatches: config.sync.maxInFlightBatches,
+          ackTimeoutMs: config.sync.ackTimeoutMs,
+          reconnect: { initialMs: config.sync.reconnectInitialMs, maxMs: config.sync.reconnectMaxMs },
+        },
+      })
+    : undefined;
+  const connection = (): ConnectionView => {
+    if (!sync) return { state: 'not-configured', since: null, lastError: null };
+    const c = sync.connection();
+    return { state: c.state, since: c.since, lastError: c.lastError };
+  };
 
   const markUnavailable = (error: StorageUnavailableError) => {
     if (captureError === null)
@@ -79,6 +106,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       try {
         const results = outbox.appendBatch(items);
         markAvailable();
+        sync?.notifyCaptured();
         return results;
       } catch (error) {
         if (error instanceof StorageUnavailableError) markUnavailable(error);
@@ -95,8 +123,17 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       now: clock.now(),
       outbox: outbox.stats(),
       captureError,
-      connection,
-      deadLetters: [],
+      connection: connection(),
+      deadLetters: outbox.deadLetters(50).map((d) => ({
+        epoch: d.epoch,
+        seq: d.seq,
+        eventId: d.eventId,
+        terminalId: d.terminalId,
+        transactionId: d.transactionId,
+        reason: d.reason,
+        state: d.state,
+        capturedAt: new Date(d.capturedAt).toISOString(),
+      })),
       activePromotions: 0,
     });
 
@@ -129,6 +166,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     outbox.close();
     throw error;
   }
+  sync?.start();
   const address = server.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -143,12 +181,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   return {
     url,
     outbox,
+    sync,
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
         if (probeTimer) clearInterval(probeTimer);
         await server.close();
         await commits.drain();
+        await sync?.stop();
         outbox.close();
         logger.info('agent stopped', { storeId: config.storeId });
       })();

@@ -1,1 +1,2 @@
 export { buildCaptureServer, type CaptureServerOptions, type CaptureSink } from './capture-server.js';
+export type { TerminalCredential } from './terminal-auth.js';

@@ -15,6 +15,11 @@ export function acceptJsonOnly(app: FastifyInstance, bodyLimit: number): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (_request, text, done) => {
     const raw = text as string;
+    // Fastify hands an empty body to custom parsers too; JSON.parse would call it "Unexpected end of JSON input".
+    if (raw.trim() === '') {
+      done(new ValidationError('request body is empty: send the transaction as JSON'), undefined);
+      return;
+    }
     try {
       done(null, { text: raw, value: JSON.parse(raw) as unknown } satisfies JsonBody);
     } catch (error) {

@@ -1,6 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { ConfigError } from '../lib/errors.js';
 import { OUTPOST_VERSION } from '../lib/version.js';
 import { agentCommand } from './agent-command.js';
+import { brokerCommand } from './broker-command.js';
+import { deadLettersCommand } from './deadletters-command.js';
+import { hubCommand, hubExportCommand } from './hub-command.js';
 import { reportFatal } from './exit.js';
 import { simulateCommand } from './simulate-command.js';
 
@@ -34,5 +38,46 @@ program
   .option('--seed <n>', 'random seed, for a repeatable run', positiveNumber('--seed'))
   .option('--currency <code>', 'ISO 4217 currency of the store', 'EUR')
   .action(simulateCommand);
+
+const hub = program
+  .command('hub')
+  .description('run a head-office hub process (several may share one database and broker)')
+  .option('--config <file>', 'hub config (JSON)')
+  .action(async (options: { config?: string }) => {
+    if (!options.config) throw new ConfigError("required option '--config <file>' not specified");
+    await hubCommand({ config: options.config });
+  });
+hub
+  .command('export')
+  .description("write one store's business day as JSON Lines, for the ERP")
+  .requiredOption('--config <file>', 'hub config (JSON)')
+  .requiredOption('--store <storeId>', 'store id')
+  .requiredOption('--day <YYYY-MM-DD>', 'business day')
+  .option('--out <file>', 'write here instead of stdout')
+  .action(hubExportCommand);
+
+program
+  .command('broker')
+  .description('run the embedded MQTT broker (demo and tests; production uses Mosquitto)')
+  .option('--port <n>', 'port (0 picks a free one)', (v) => Number.parseInt(v, 10), 1883)
+  .option('--host <address>', 'address to bind', '127.0.0.1')
+  .option('--tls-key <file>', 'server key (PEM), for mqtts://')
+  .option('--tls-cert <file>', 'server certificate (PEM)')
+  .option('--tls-ca <file>', 'CA whose client certificates are required')
+  .action(brokerCommand);
+
+program
+  .command('deadletters')
+  .description('list, retry or discard transactions head office refused')
+  .argument('<action>', 'list | retry | discard')
+  .argument('[eventId]', 'the dead letter to retry or discard')
+  .requiredOption('--config <file>', 'agent config (JSON)')
+  .option('--note <text>', 'why it is discarded (kept on record)')
+  .action(async (action: string, eventId: string | undefined, options: { config: string; note?: string }) => {
+    if (action !== 'list' && action !== 'retry' && action !== 'discard') {
+      throw new ConfigError(`action must be list, retry or discard, not ${action}`);
+    }
+    await deadLettersCommand(action, eventId, options);
+  });
 
 await program.parseAsync(process.argv).catch(reportFatal);

@@ -75,6 +75,26 @@ export const agentConfigSchema = z.strictObject({
     })
     .default({ ackedRetentionDays: 30 }),
   mqtt: mqttConfigSchema.optional(),
+  /** Delivery tuning; the defaults suit a store. Tests shorten the timeouts. */
+  sync: z
+    .strictObject({
+      batchMaxEvents: positiveInt('a number of events').max(2000).default(500),
+      batchMaxBytes: positiveInt('a number of bytes').max(4 * 1024 * 1024).default(1024 * 1024),
+      lingerMs: z.coerce.number().int().nonnegative().default(5),
+      maxInFlightBatches: positiveInt('a number of batches').default(8),
+      ackTimeoutMs: positiveInt('a number of milliseconds').default(10_000),
+      reconnectInitialMs: positiveInt('a number of milliseconds').default(500),
+      reconnectMaxMs: positiveInt('a number of milliseconds').default(30_000),
+    })
+    .default({
+      batchMaxEvents: 500,
+      batchMaxBytes: 1024 * 1024,
+      lingerMs: 5,
+      maxInFlightBatches: 8,
+      ackTimeoutMs: 10_000,
+      reconnectInitialMs: 500,
+      reconnectMaxMs: 30_000,
+    }),
   log: logConfigSchema,
 });
 

@@ -3,3 +3,5 @@ export * from './transaction.js';
 export * from './api.js';
 export * from './agent-config.js';
 export * from './status.js';
+export * from './sync-messages.js';
+export * from './hub-config.js';

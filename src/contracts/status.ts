@@ -17,6 +17,7 @@ export const deadLetterSchema = z.object({
   terminalId: z.string(),
   transactionId: z.string(),
   reason: z.string(),
+  state: z.enum(['dead', 'discarded']),
   capturedAt: z.string(),
 });
 

@@ -216,7 +216,14 @@ const withArithmetic = <T extends z.ZodType<ArithmeticInput>>(schema: T) =>
 export const transactionSchema = z.discriminatedUnion(
   'type',
   [withArithmetic(saleSchema), withArithmetic(returnSchema), withArithmetic(voidSchema)],
-  { error: 'type must be one of "sale", "return", "void"' },
+  {
+    // The union sees a non-object body (a JSON array, null, a number) before any discriminator: say so,
+    // rather than blame a "type" the body cannot even hold.
+    error: (issue) =>
+      typeof issue.input !== 'object' || issue.input === null || Array.isArray(issue.input)
+        ? 'the transaction must be a JSON object'
+        : 'type must be one of "sale", "return", "void"',
+  },
 );
 
 export type Transaction = z.infer<typeof transactionSchema>;

@@ -4,6 +4,11 @@ export {
   type CaptureResult,
   type OutboxStats,
   type AmountAtRisk,
+  type UnsentEvent,
+  type AckApplication,
+  type DeadLetterRow,
 } from './outbox.js';
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
 export { DatabaseTooNewError } from './outbox-migrations.js';
+export { SyncEngine, DEFAULT_SYNC_TUNING, type SyncTuning, type SyncEngineOptions, type ConnectionState } from './sync-engine.js';
+export { buildEventBatch, type BatchLimits, type BuiltBatch } from './batch-builder.js';

@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TransactionType } from '../contracts/transaction.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { ConflictError } from '../lib/errors.js';
+import { ConflictError, NotFoundError, StorageUnavailableError } from '../lib/errors.js';
 import { createEventIdFactory, newEpoch, type IdFactory } from '../lib/ids.js';
 import { migrate, outboxMigrations } from './outbox-migrations.js';
 import { asStorageUnavailable } from './storage-errors.js';
@@ -38,6 +38,33 @@ export interface OutboxStats {
   lastAck: { seq: number; at: number } | null;
   deadLetters: number;
   total: number;
+}
+
+/** An event as the sync engine publishes it. */
+export interface UnsentEvent {
+  seq: number;
+  eventId: string;
+  type: TransactionType;
+  capturedAt: number;
+  body: string;
+}
+
+export interface AckApplication {
+  epoch: string;
+  ackedThrough: number;
+  rejected: { seq: number; reason: string }[];
+  conflicts: { seq: number; reason: string }[];
+}
+
+export interface DeadLetterRow {
+  epoch: string;
+  seq: number;
+  eventId: string;
+  terminalId: string;
+  transactionId: string;
+  reason: string;
+  capturedAt: number;
+  state: 'dead' | 'discarded';
 }
 
 export interface OutboxOptions {
@@ -218,15 +245,152 @@ export class Outbox {
     return this.guard(() => this.stmt.pruneAcked.run(olderThanMs).changes);
   }
 
-  /** Writes one tiny row durably: tells whether the disk takes writes again after a failure. */
-  probeWritable(): void {
-    this.guard(() =>
+  /** Unsent events of the current epoch after `afterSeq`, in seq order: what the sync engine publishes next. */
+  unsentAfter(afterSeq: number, limit: number): UnsentEvent[] {
+    return this.guard(() =>
+      this.db
+        .prepare(
+          `SELECT seq, event_id AS eventId, type, captured_at AS capturedAt, body FROM events
+           WHERE epoch = ? AND state = 'pending' AND seq > ? ORDER BY seq LIMIT ?`,
+        )
+        .all(this.currentEpoch, afterSeq, limit) as UnsentEvent[],
+    );
+  }
+
+  /** Highest seq handed out in an epoch (0 for an unknown one). */
+  lastSeqOf(epoch: string): number {
+    return this.guard(() => this.stmt.lastSeq.get(epoch)?.last_seq ?? 0);
+  }
+
+  /**
+   * Records what the hub acknowledged: everything through ackedThrough is acknowledged except the seqs
+   * it refused (dead letters, which stop blocking the queue) and those where it holds a different event
+   * (conflicts, left pending for the caller to move to a new epoch).
+   */
+  applyAck(ack: AckApplication): { acked: number; dead: number } {
+    const now = this.clock.now();
+    return this.guard(() =>
+      this.db
+        .transaction(() => {
+          const dead = this.db.prepare(
+            "UPDATE events SET state = 'dead', dead_reason = ? WHERE epoch = ? AND seq = ? AND state = 'pending'",
+          );
+          let deadCount = 0;
+          for (const r of ack.rejected) deadCount += dead.run(r.reason, ack.epoch, r.seq).changes;
+          const excluded = ack.conflicts.map((c) => c.seq);
+          const acked = this.db
+            .prepare(
+              `UPDATE events SET state = 'acked', acked_at = ?
+               WHERE epoch = ? AND seq <= ? AND state = 'pending'
+               AND seq NOT IN (SELECT value FROM json_each(?))`,
+            )
+            .run(now, ack.epoch, ack.ackedThrough, JSON.stringify(excluded)).changes;
+          return { acked, dead: deadCount };
+        })
+        .immediate(),
+    );
+  }
+
+  /**
+   * Starts a new epoch and moves every unsent event of earlier epochs into it, in capture order, with
+   * fresh gapless seqs. Used when the hub holds seqs this database never handed out (it was restored
+   * from an old backup, or cloned): reusing those seqs would collide, and dropping the events would
+   * lose sales. The hub recognises an event it already stored by its eventId, so a move never doubles one.
+   */
+  startNewEpoch(reason: string, epochFactory: () => string = newEpoch): { epoch: string; moved: number } {
+    const epoch = epochFactory();
+    const now = this.clock.now();
+    const moved = this.guard(() =>
+      this.db
+        .transaction(() => {
+          this.db.prepare('INSERT INTO epochs (epoch, started_at, last_seq, reason) VALUES (?, ?, 0, ?)').run(epoch, now, reason);
+          const pending = this.db.prepare("SELECT id FROM events WHERE state = 'pending' ORDER BY id").all() as { id: number }[];
+          const move = this.db.prepare('UPDATE events SET epoch = ?, seq = ? WHERE id = ?');
+          pending.forEach((row, i) => move.run(epoch, i + 1, row.id));
+          this.stmt.setLastSeq.run(pending.length, epoch);
+          this.db.prepare("UPDATE meta SET value = ? WHERE key = 'epoch'").run(epoch);
+          return pending.length;
+        })
+        .immediate(),
+    );
+    this.currentEpoch = epoch;
+    return { epoch, moved };
+  }
+
+  deadLetters(limit = 100): DeadLetterRow[] {
+    return this.guard(
+      () =>
+        this.db
+          .prepare(
+            `SELECT epoch, seq, event_id AS eventId, terminal_id AS terminalId, transaction_id AS transactionId,
+                    dead_reason AS reason, captured_at AS capturedAt, state
+             FROM events WHERE state IN ('dead', 'discarded') ORDER BY state, id LIMIT ?`,
+          )
+          .all(limit) as DeadLetterRow[],
+    );
+  }
+
+  /**
+   * Sends a dead-lettered event again, as the newest event of the current epoch: the hub keeps its
+   * earlier refusal on record and judges the event afresh under its new seq.
+   */
+  retryDeadLetter(eventId: string): { epoch: string; seq: number } {
+    return this.guard(() =>
+      this.db
+        .transaction(() => {
+          const row = this.db.prepare("SELECT id FROM events WHERE event_id = ? AND state = 'dead'").get(eventId) as
+            | { id: number }
+            | undefined;
+          if (!row) throw new NotFoundError(`no dead-lettered event ${eventId}`);
+          const seq = this.stmt.lastSeq.get(this.currentEpoch)!.last_seq + 1;
+          this.db
+            .prepare("UPDATE events SET state = 'pending', epoch = ?, seq = ?, dead_reason = NULL WHERE id = ?")
+            .run(this.currentEpoch, seq, row.id);
+          this.stmt.setLastSeq.run(seq, this.currentEpoch);
+          return { epoch: this.currentEpoch, seq };
+        })
+        .immediate(),
+    );
+  }
+
+  /** Gives up on a dead-lettered event: it stays on record as discarded, with who said so and why. */
+  discardDeadLetter(eventId: string, note: string): void {
+    this.guard(() => {
+      const changes = this.db
+        .prepare(
+          "UPDATE events SET state = 'discarded', dead_reason = coalesce(dead_reason, '') || ' | discarded: ' || ? WHERE event_id = ? AND state = 'dead'",
+        )
+        .run(note, eventId).changes;
+      if (changes === 0) throw new NotFoundError(`no dead-lettered event ${eventId}`);
+    });
+  }
+
+  /**
+   * Tells whether the disk takes writes again after a failure: room for more than a tiny row, then one
+   * tiny durable write. The tiny write alone is not enough: on a disk that is still full it fits into
+   * the WAL space the failed batch had already allocated (or, at the size cap, into an existing page),
+   * and the agent would report itself healthy while every capture still fails.
+   */
+  probeWritable(minFreeBytes = PROBE_MIN_FREE_BYTES): void {
+    this.guard(() => {
+      const { bavail, bsize } = statfsSync(path.dirname(this.file));
+      const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+      const pagesLeft =
+        (this.db.pragma('max_page_count', { simple: true }) as number) -
+        (this.db.pragma('page_count', { simple: true }) as number) +
+        (this.db.pragma('freelist_count', { simple: true }) as number);
+      if (Math.min(bavail * bsize, pagesLeft * pageSize) < minFreeBytes) {
+        throw new StorageUnavailableError(
+          'the disk holding the outbox is full; free some space on it',
+          'disk-full',
+        );
+      }
       this.db
         .prepare(
           "INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
-        .run(String(this.clock.now())),
-    );
+        .run(String(this.clock.now()));
+    });
   }
 
   /** A cheap structural check, for start-up diagnostics and tests. */
@@ -263,6 +427,9 @@ export class Outbox {
     return epoch;
   }
 }
+
+/** Below this much free space, on the disk or under the size cap, the probe still counts the outbox as full. */
+const PROBE_MIN_FREE_BYTES = 64 * 1024;
 
 /**
  * The one place the outbox database is opened and its pragmas set. synchronous = FULL makes every

@@ -1,0 +1,1 @@
+export { startEmbeddedBroker, type RunningBroker, type EmbeddedBrokerOptions } from './embedded-broker.js';

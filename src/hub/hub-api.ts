@@ -1,0 +1,68 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { identifier } from '../contracts/transaction.js';
+import { bearerMatches } from '../lib/bearer-token.js';
+import { AuthenticationError, ValidationError } from '../lib/errors.js';
+import { installErrorHandling } from '../lib/http-error-handler.js';
+import type { Logger } from '../lib/logger.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { HubStore } from './hub-store.js';
+
+export interface HubApiOptions {
+  store: HubStore;
+  token: string;
+  logger: Logger;
+  metrics: HubMetrics;
+  health: () => { ok: boolean; mqtt: string };
+}
+
+const transactionsQuery = z.strictObject({
+  epoch: z.string().regex(/^[0-9a-f]{8,64}$/, { error: 'epoch must be hex digits' }).optional(),
+  after: z.coerce.number({ error: 'after must be a number' }).int().nonnegative().default(0),
+  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(5000, { error: 'limit must be at most 5000' }).default(500),
+});
+
+function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
+  throw new ValidationError(`invalid ${what}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, issues);
+}
+
+/** The operator-facing hub API (DESIGN.md, "Hub HTTP API"): one bearer token, everything but /healthz behind it. */
+export function buildHubApi(options: HubApiOptions): FastifyInstance {
+  const app = Fastify({ logger: false, connectionTimeout: 30_000, requestTimeout: 60_000, return503OnClosing: true });
+  installErrorHandling(app, options.logger);
+  app.addHook('onRequest', async (request) => {
+    if (request.url === '/healthz') return;
+    if (!bearerMatches(request.headers.authorization, options.token)) {
+      throw new AuthenticationError(request.headers.authorization ? 'unknown operator token' : 'missing Authorization header: send "Authorization: Bearer <operator token>"');
+    }
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    const health = options.health();
+    return reply.status(health.ok ? 200 : 503).send(health);
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+
+  app.get('/v1/stores', async () => ({ stores: await options.store.listStores() }));
+
+  app.get('/v1/stores/:storeId/transactions', async (request) => {
+    const { storeId } = parseOrThrow(z.object({ storeId: identifier('storeId') }), request.params, 'store id');
+    const query = parseOrThrow(transactionsQuery, request.query, 'query');
+    const result = await options.store.listTransactions(storeId, { limit: query.limit, after: query.after, ...(query.epoch ? { epoch: query.epoch } : {}) });
+    const last = result.events.at(-1);
+    return { storeId, epoch: result.epoch, events: result.events, next: result.events.length === query.limit && last ? last.seq : null };
+  });
+
+  app.get('/v1/stores/:storeId/quarantine', async (request) => {
+    const { storeId } = parseOrThrow(z.object({ storeId: identifier('storeId') }), request.params, 'store id');
+    return { storeId, events: await options.store.listQuarantine(storeId, 1000) };
+  });
+
+  return app;
+}

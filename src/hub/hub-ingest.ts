@@ -1,0 +1,138 @@
+import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { HubConfig } from '../contracts/hub-config.js';
+import { storeStatusSchema, SYNC_PROTOCOL_VERSION, topics, type AckInput } from '../contracts/sync-messages.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { mqttClientOptions, type MqttConnect } from '../lib/mqtt-connection.js';
+import { ReconnectingMqtt } from '../lib/reconnecting-mqtt.js';
+import type { HubMetrics } from './hub-metrics.js';
+import type { HubStore } from './hub-store.js';
+import { parseEventBatch } from './parse-event-batch.js';
+
+export interface HubIngestOptions {
+  config: HubConfig;
+  store: HubStore;
+  logger: Logger;
+  metrics: HubMetrics;
+  clock?: Clock;
+  connect?: MqttConnect;
+  /** Test seam: runs after a batch is committed and before it is acknowledged. */
+  afterCommit?: () => void;
+}
+
+/**
+ * Takes store events from the broker, stores each exactly once and acknowledges after the commit.
+ * Messages are handled one at a time inside mqtt.js's handleMessage, so the broker's PUBACK also
+ * waits for the commit: a hub that dies mid-batch leaves the message to be delivered again.
+ */
+export class HubIngest {
+  private readonly link: ReconnectingMqtt;
+  private readonly topic: ReturnType<typeof topics>;
+  private readonly clock: Clock;
+
+  constructor(private readonly options: HubIngestOptions) {
+    const { config } = options;
+    this.clock = options.clock ?? systemClock;
+    this.topic = topics(config.mqtt.topicPrefix);
+    const shared = config.mqtt.shareGroup;
+    const eventsFilter = shared ? `$share/${shared}/${this.topic.allEvents()}` : this.topic.allEvents();
+    this.link = new ReconnectingMqtt({
+      name: `hub ${config.hubId}`,
+      url: config.mqtt.url,
+      clientOptions: mqttClientOptions(config.mqtt, {
+        clientId: config.mqtt.clientId ?? `outpost-hub-${config.hubId}-${process.pid}`,
+        protocolVersion: shared ? 5 : 4,
+      }),
+      logger: options.logger,
+      backoff: { initialMs: 250, maxMs: 10_000 },
+      clock: this.clock,
+      ...(options.connect ? { connect: options.connect } : {}),
+      configure: (client) => {
+        client.handleMessage = (packet, done) => {
+          this.handle(client, packet).then(
+            () => done(),
+            (error: unknown) => {
+              options.logger.error('message handling failed; it will be redelivered', { error: errorMessage(error) });
+              done();
+            },
+          );
+        };
+      },
+      onConnect: async (client) => {
+        // Status is retained; shared subscriptions get no retained messages, so every hub reads it directly.
+        await client.subscribeAsync([eventsFilter, this.topic.allStatus()], { qos: 1 });
+      },
+      onMessage: () => {},
+    });
+  }
+
+  start(): void {
+    this.link.start();
+  }
+
+  status() {
+    return this.link.status();
+  }
+
+  stop(): Promise<void> {
+    return this.link.stop();
+  }
+
+  private async handle(client: MqttClient, packet: IPublishPacket): Promise<void> {
+    const storeId = this.topic.storeIdOf(packet.topic);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    if (storeId && packet.topic === this.topic.status(storeId)) return this.handleStatus(storeId, payload);
+    if (!storeId || packet.topic !== this.topic.events(storeId)) return;
+
+    const { logger, metrics, store } = this.options;
+    const started = performance.now();
+    const parsed = parseEventBatch(storeId, payload);
+    if (!parsed.ok) {
+      metrics.refusedMessages.inc();
+      logger.warn('refused an events message', { storeId, topic: packet.topic, bytes: payload.length, reason: parsed.reason });
+      return;
+    }
+    const { batch, events } = parsed;
+    const outcome = await store.insertEventsOnce(storeId, batch.epoch, events, this.clock.now());
+    metrics.batches.inc();
+    metrics.ingestSeconds.observe((performance.now() - started) / 1000);
+    metrics.events.inc({ outcome: 'stored' }, outcome.stored);
+    metrics.events.inc({ outcome: 'duplicate' }, outcome.duplicates);
+    metrics.events.inc({ outcome: 'rejected' }, outcome.rejected.length);
+    metrics.events.inc({ outcome: 'conflict' }, outcome.conflicts.length);
+    for (const r of outcome.rejected) logger.warn('rejected event', { storeId, epoch: batch.epoch, seq: r.seq, reason: r.reason });
+    for (const c of outcome.conflicts) logger.error('quarantined conflicting event', { storeId, epoch: batch.epoch, seq: c.seq, reason: c.reason });
+    this.options.afterCommit?.();
+    const ack: AckInput = {
+      v: SYNC_PROTOCOL_VERSION,
+      epoch: batch.epoch,
+      ackedThrough: outcome.ackedThrough,
+      highestSeq: outcome.highestSeq,
+      rejected: outcome.rejected,
+      conflicts: outcome.conflicts,
+    };
+    // Not awaited: inside handleMessage mqtt.js reads no further packets, so waiting here for the ack's
+    // own PUBACK would deadlock. A lost ack costs only a retransmission, which the store handles.
+    client.publish(this.topic.acks(storeId), JSON.stringify(ack), { qos: 1 }, (error) => {
+      if (error) logger.warn('acknowledgement not sent; the store will retransmit', { storeId, error: errorMessage(error) });
+    });
+    logger.debug('acknowledged batch', {
+      storeId,
+      epoch: batch.epoch,
+      firstSeq: events[0]?.seq,
+      lastSeq: events.at(-1)?.seq,
+      ackedThrough: outcome.ackedThrough,
+    });
+  }
+
+  private async handleStatus(storeId: string, payload: Buffer): Promise<void> {
+    if (payload.length === 0) return;
+    try {
+      const status = storeStatusSchema.parse(JSON.parse(payload.toString('utf8')));
+      await this.options.store.recordStoreStatus(storeId, status, this.clock.now());
+    } catch (error) {
+      this.options.logger.warn('ignoring malformed store status', { storeId, error: errorMessage(error) });
+    }
+  }
+}

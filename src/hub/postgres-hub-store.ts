@@ -1,0 +1,481 @@
+import pg from 'pg';
+import type { StoreStatusMessage } from '../contracts/sync-messages.js';
+import { advanceContiguous, classifyEvents, findGaps, transactionKey, type ExistingFacts } from './classify-events.js';
+import type {
+  EventStatus,
+  HubStore,
+  IncomingEvent,
+  InsertOutcome,
+  QuarantinedEvent,
+  StoredEvent,
+  StoreSummary,
+} from './hub-store.js';
+import { hubMigrations } from './hub-migrations.js';
+
+/**
+ * Key of the transaction-scoped advisory lock held while migrating, so that two hubs starting at once
+ * against an empty database do not both create the schema. Any constant works; it only has to be the
+ * same in every hub and unused by anything else sharing the database.
+ */
+const MIGRATION_LOCK_KEY = 7_266_452_012;
+
+/**
+ * Another hub can win a race on a unique index that spans epochs (the same eventId or POS transaction
+ * under two epochs of one store, ingested at once) or both can deadlock on each other's index entries.
+ * The batch is then classified again from scratch, seeing the winner's committed rows; a few tries are
+ * plenty because the loser's second look finds the rows it collided with.
+ */
+const MAX_INSERT_ATTEMPTS = 3;
+/** deadlock_detected, serialization_failure: PostgreSQL aborted the transaction; redoing it is safe. */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+
+class LostInsertRace extends Error {
+  override readonly name = 'LostInsertRace';
+}
+
+const isRetryable = (error: unknown) =>
+  error instanceof LostInsertRace ||
+  (error instanceof Error && RETRYABLE_SQLSTATES.has((error as { code?: unknown }).code as string));
+
+/** pg returns BIGINT (and count/sum) as strings, since they may exceed 2^53; ours never do. */
+const num = (value: string | number): number => Number(value);
+const iso = (ms: string | number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+interface EventRow {
+  store_id: string;
+  epoch: string;
+  seq: string;
+  event_id: string;
+  type: string;
+  status: EventStatus;
+  reason: string | null;
+  terminal_id: string | null;
+  transaction_id: string | null;
+  business_day: string | null;
+  captured_at: string;
+  received_at: string;
+  body: string;
+}
+
+const toStoredEvent = (r: EventRow): StoredEvent => ({
+  storeId: r.store_id,
+  epoch: r.epoch,
+  seq: num(r.seq),
+  eventId: r.event_id,
+  type: r.type,
+  status: r.status,
+  reason: r.reason,
+  terminalId: r.terminal_id,
+  transactionId: r.transaction_id,
+  businessDay: r.business_day,
+  capturedAt: r.captured_at,
+  receivedAt: iso(r.received_at)!,
+  body: JSON.parse(r.body) as unknown,
+});
+
+export interface PostgresHubStoreOptions {
+  /**
+   * Told about errors on idle pooled connections (a PostgreSQL restart, a dropped link). The pool
+   * discards such a connection by itself; without a listener Node would crash the hub instead.
+   */
+  onIdleError?: (error: Error) => void;
+}
+
+/**
+ * The production hub database. Several hub processes share it (the broker's shared subscription
+ * splits the stores between them, and may hand batches of one store to two hubs at once): each write
+ * is one READ COMMITTED transaction that locks its store epoch's hub_streams row first, so batches of
+ * one epoch are judged one after the other, each seeing what the previous one committed.
+ */
+export class PostgresHubStore implements HubStore {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  static async open(url: string, options: PostgresHubStoreOptions = {}): Promise<PostgresHubStore> {
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    pool.on('error', (error) => options.onIdleError?.(error));
+    const store = new PostgresHubStore(pool);
+    try {
+      await store.migrate();
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  /**
+   * One transaction per migration, together with its version row, under an advisory lock: a second
+   * hub starting at the same moment waits, then finds the migration recorded and skips it.
+   */
+  private async migrate(): Promise<void> {
+    for (;;) {
+      const applied = await this.transaction(async (c) => {
+        await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+        await c.query(
+          'CREATE TABLE IF NOT EXISTS hub_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)',
+        );
+        const { rows } = await c.query<{ version: number }>(
+          'SELECT coalesce(max(version), 0) AS version FROM hub_schema_migrations',
+        );
+        const current = rows[0]!.version;
+        if (current > hubMigrations.length) {
+          throw new Error(
+            `the hub database is at schema version ${current}, newer than this Outpost (${hubMigrations.length}); upgrade the hub`,
+          );
+        }
+        const next = hubMigrations[current];
+        if (!next) return false;
+        await c.query(next.postgres);
+        await c.query('INSERT INTO hub_schema_migrations (version, applied_at) VALUES ($1, now())', [current + 1]);
+        return true;
+      });
+      if (!applied) return;
+    }
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      // A connection whose ROLLBACK fails is in an unknown state: release(error) destroys it rather
+      // than handing a half-open transaction to the next caller.
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async insertEventsOnce(
+    storeId: string,
+    epoch: string,
+    events: IncomingEvent[],
+    receivedAt: number,
+  ): Promise<InsertOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transaction((c) => this.insertBatch(c, storeId, epoch, events, receivedAt));
+      } catch (error) {
+        if (attempt >= MAX_INSERT_ATTEMPTS || !isRetryable(error)) throw error;
+      }
+    }
+  }
+
+  /**
+   * Set-based: a fixed dozen statements whatever the batch size (the arrays travel as parameters), so
+   * a 500-event batch after an outage costs the same round trips as a single event.
+   */
+  private async insertBatch(
+    c: pg.PoolClient,
+    storeId: string,
+    epoch: string,
+    events: IncomingEvent[],
+    receivedAt: number,
+  ): Promise<InsertOutcome> {
+    await c.query(
+      `INSERT INTO hub_streams (store_id, epoch, first_seen, last_seen, contiguous_through, highest_seq)
+       VALUES ($1, $2, $3, $3, 0, 0) ON CONFLICT (store_id, epoch) DO UPDATE SET last_seen = excluded.last_seen`,
+      [storeId, epoch, receivedAt],
+    );
+    // Held until commit: another hub with a batch of this epoch waits here, then sees our rows.
+    const streamRows = await c.query<{ contiguous_through: string; highest_seq: string }>(
+      'SELECT contiguous_through, highest_seq FROM hub_streams WHERE store_id = $1 AND epoch = $2 FOR UPDATE',
+      [storeId, epoch],
+    );
+    const stream = streamRows.rows[0]!;
+    const contiguousBefore = num(stream.contiguous_through);
+
+    const facts: ExistingFacts = { bySeq: new Map(), storedByEventId: new Map(), storedByTransaction: new Map() };
+    const bySeq = await c.query<{ seq: string; body_hash: string; status: EventStatus }>(
+      'SELECT seq, body_hash, status FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq = ANY($3::bigint[])',
+      [storeId, epoch, events.map((e) => e.seq)],
+    );
+    for (const r of bySeq.rows) facts.bySeq.set(num(r.seq), { bodyHash: r.body_hash, status: r.status });
+    const byEventId = await c.query<{ event_id: string; epoch: string; seq: string }>(
+      "SELECT event_id, epoch, seq FROM hub_events WHERE status = 'stored' AND event_id = ANY($1::text[])",
+      [events.map((e) => e.eventId)],
+    );
+    for (const r of byEventId.rows) facts.storedByEventId.set(r.event_id, { epoch: r.epoch, seq: num(r.seq) });
+    const keyed = events.filter((e) => e.terminalId && e.transactionId);
+    if (keyed.length > 0) {
+      const byTransaction = await c.query<{
+        terminal_id: string;
+        transaction_id: string;
+        epoch: string;
+        seq: string;
+        body_hash: string;
+      }>(
+        `SELECT terminal_id, transaction_id, epoch, seq, body_hash FROM hub_events
+         WHERE store_id = $1 AND status = 'stored'
+           AND (terminal_id, transaction_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+        [storeId, keyed.map((e) => e.terminalId), keyed.map((e) => e.transactionId)],
+      );
+      for (const r of byTransaction.rows) {
+        facts.storedByTransaction.set(transactionKey(r.terminal_id, r.transaction_id), {
+          epoch: r.epoch,
+          seq: num(r.seq),
+          bodyHash: r.body_hash,
+        });
+      }
+    }
+
+    const plan = classifyEvents(epoch, events, facts);
+    if (plan.inserts.length > 0) {
+      const rows = plan.inserts;
+      // DO NOTHING (every unique index) instead of failing: a concurrent hub holding another epoch of
+      // this store, or another store, may have committed the same eventId or POS transaction since we
+      // looked. Fewer rows back than planned means our classification is stale: roll back and redo it.
+      const inserted = await c.query(
+        `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
+           transaction_id, business_day, captured_at, body_hash, body)
+         SELECT $1::text, $2::text, $3::bigint, * FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[],
+           $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+         ON CONFLICT DO NOTHING RETURNING seq`,
+        [
+          storeId,
+          epoch,
+          receivedAt,
+          rows.map((r) => r.event.seq),
+          rows.map((r) => r.event.eventId),
+          rows.map((r) => r.event.type),
+          rows.map((r) => r.status),
+          rows.map((r) => r.reason),
+          rows.map((r) => r.event.terminalId),
+          rows.map((r) => r.event.transactionId),
+          rows.map((r) => r.event.businessDay),
+          rows.map((r) => r.event.capturedAt),
+          rows.map((r) => r.event.bodyHash),
+          rows.map((r) => r.event.bodyText),
+        ],
+      );
+      if (inserted.rowCount !== rows.length) {
+        throw new LostInsertRace(
+          `store ${storeId} epoch ${epoch}: a concurrent writer stored ${rows.length - (inserted.rowCount ?? 0)} of this batch's events first (a batch is judged again up to ${MAX_INSERT_ATTEMPTS} times)`,
+        );
+      }
+    }
+    let quarantined = 0;
+    if (plan.quarantine.length > 0) {
+      const q = plan.quarantine;
+      // A redelivered conflicting event (QoS 1, agent retransmission) is the same evidence again, not
+      // a new incident: keep one row per (seq, body), so the operator's count means distinct events.
+      const inserted = await c.query(
+        `INSERT INTO hub_quarantine (store_id, epoch, received_at, seq, event_id, reason, body_hash, body)
+         SELECT DISTINCT ON (n.seq, n.body_hash) $1::text, $2::text, $3::bigint, n.*
+         FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) AS n(seq, event_id, reason, body_hash, body)
+         WHERE NOT EXISTS (SELECT 1 FROM hub_quarantine h
+                           WHERE h.store_id = $1 AND h.epoch = $2 AND h.seq = n.seq AND h.body_hash = n.body_hash)`,
+        [
+          storeId,
+          epoch,
+          receivedAt,
+          q.map((r) => r.event.seq),
+          q.map((r) => r.event.eventId),
+          q.map((r) => r.reason),
+          q.map((r) => r.event.bodyHash),
+          q.map((r) => r.event.bodyText),
+        ],
+      );
+      quarantined = inserted.rowCount ?? 0;
+    }
+
+    const above = await c.query<{ seq: string }>(
+      'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq',
+      [storeId, epoch, contiguousBefore],
+    );
+    const seqsAbove = above.rows.map((r) => num(r.seq));
+    const contiguous = advanceContiguous(contiguousBefore, seqsAbove);
+    const highest = Math.max(num(stream.highest_seq), seqsAbove.at(-1) ?? 0);
+    await c.query(
+      'UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4 WHERE store_id = $1 AND epoch = $2',
+      [storeId, epoch, contiguous, highest],
+    );
+    await c.query(
+      `INSERT INTO hub_stores (store_id, current_epoch, last_seen, quarantined) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (store_id) DO UPDATE SET last_seen = excluded.last_seen,
+         current_epoch = coalesce(hub_stores.current_epoch, excluded.current_epoch),
+         quarantined = hub_stores.quarantined + excluded.quarantined`,
+      [storeId, epoch, receivedAt, quarantined],
+    );
+    return {
+      ackedThrough: contiguous,
+      highestSeq: highest,
+      rejected: plan.rejected,
+      conflicts: plan.conflicts,
+      stored: plan.stored,
+      duplicates: plan.duplicates,
+    };
+  }
+
+  async recordStoreStatus(storeId: string, status: StoreStatusMessage, at: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO hub_stores (store_id, current_epoch, last_seen, online, status_at, reported_backlog, agent_version, quarantined)
+       VALUES ($1, $2, $3, $4, $3, $5, $6, 0)
+       ON CONFLICT (store_id) DO UPDATE SET
+         current_epoch = coalesce(excluded.current_epoch, hub_stores.current_epoch),
+         last_seen = excluded.last_seen, online = excluded.online, status_at = excluded.status_at,
+         reported_backlog = coalesce(excluded.reported_backlog, hub_stores.reported_backlog),
+         agent_version = coalesce(excluded.agent_version, hub_stores.agent_version)`,
+      [storeId, status.epoch ?? null, at, status.state === 'online', status.backlog ?? null, status.version ?? null],
+    );
+  }
+
+  async listStores(): Promise<StoreSummary[]> {
+    const stores = await this.pool.query<{
+      store_id: string;
+      current_epoch: string | null;
+      last_seen: string | null;
+      online: boolean;
+      reported_backlog: number | null;
+      agent_version: string | null;
+      quarantined: number;
+    }>('SELECT * FROM hub_stores ORDER BY store_id');
+    const streams = await this.pool.query<{
+      store_id: string;
+      epoch: string;
+      first_seen: string;
+      last_seen: string;
+      contiguous_through: string;
+      highest_seq: string;
+    }>('SELECT * FROM hub_streams ORDER BY store_id, first_seen');
+    const tallies = await this.pool.query<{
+      store_id: string;
+      epoch: string;
+      stored: string;
+      rejected: string;
+      duplicates: string;
+    }>(
+      `SELECT store_id, epoch, count(*) FILTER (WHERE status = 'stored') AS stored,
+         count(*) FILTER (WHERE status = 'rejected') AS rejected,
+         count(*) FILTER (WHERE status = 'duplicate') AS duplicates
+       FROM hub_events GROUP BY store_id, epoch`,
+    );
+    const tally = new Map(tallies.rows.map((t) => [`${t.store_id}\u0000${t.epoch}`, t]));
+
+    const epochsOf = new Map<string, StoreSummary['epochs']>();
+    for (const st of streams.rows) {
+      const contiguousThrough = num(st.contiguous_through);
+      const lastSeq = num(st.highest_seq);
+      // Nothing is held above contiguous-through unless the highest seq is beyond it: skip the query.
+      const seqsAbove =
+        lastSeq > contiguousThrough
+          ? (
+              await this.pool.query<{ seq: string }>(
+                'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT 100000',
+                [st.store_id, st.epoch, contiguousThrough],
+              )
+            ).rows.map((r) => num(r.seq))
+          : [];
+      const t = tally.get(`${st.store_id}\u0000${st.epoch}`);
+      const list = epochsOf.get(st.store_id) ?? [];
+      list.push({
+        epoch: st.epoch,
+        firstSeen: iso(st.first_seen)!,
+        lastSeen: iso(st.last_seen)!,
+        lastSeq,
+        contiguousThrough,
+        gaps: findGaps(contiguousThrough, seqsAbove),
+        stored: t ? num(t.stored) : 0,
+        rejected: t ? num(t.rejected) : 0,
+        duplicates: t ? num(t.duplicates) : 0,
+      });
+      epochsOf.set(st.store_id, list);
+    }
+    return stores.rows.map((s) => ({
+      storeId: s.store_id,
+      currentEpoch: s.current_epoch,
+      online: s.online,
+      lastSeen: iso(s.last_seen),
+      reportedBacklog: s.reported_backlog,
+      agentVersion: s.agent_version,
+      quarantined: s.quarantined,
+      epochs: epochsOf.get(s.store_id) ?? [],
+    }));
+  }
+
+  async listTransactions(storeId: string, query: { epoch?: string; after?: number; limit: number }) {
+    let epoch = query.epoch ?? null;
+    if (epoch === null) {
+      const current = await this.pool.query<{ current_epoch: string | null }>(
+        'SELECT current_epoch FROM hub_stores WHERE store_id = $1',
+        [storeId],
+      );
+      epoch = current.rows[0]?.current_epoch ?? null;
+    }
+    if (epoch === null) return { epoch: null, events: [] };
+    const rows = await this.pool.query<EventRow>(
+      'SELECT * FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4',
+      [storeId, epoch, query.after ?? 0, query.limit],
+    );
+    return { epoch, events: rows.rows.map(toStoredEvent) };
+  }
+
+  async exportDay(storeId: string, businessDay: string): Promise<StoredEvent[]> {
+    const rows = await this.pool.query<EventRow>(
+      `SELECT e.* FROM hub_events e JOIN hub_streams s ON s.store_id = e.store_id AND s.epoch = e.epoch
+       WHERE e.store_id = $1 AND e.business_day = $2 AND e.status = 'stored' ORDER BY s.first_seen, e.seq`,
+      [storeId, businessDay],
+    );
+    return rows.rows.map(toStoredEvent);
+  }
+
+  async listQuarantine(storeId: string, limit: number): Promise<QuarantinedEvent[]> {
+    const rows = await this.pool.query<{
+      store_id: string;
+      epoch: string;
+      seq: string;
+      event_id: string;
+      reason: string;
+      received_at: string;
+      body: string;
+    }>('SELECT * FROM hub_quarantine WHERE store_id = $1 ORDER BY id LIMIT $2', [storeId, limit]);
+    return rows.rows.map((r) => ({
+      storeId: r.store_id,
+      epoch: r.epoch,
+      seq: num(r.seq),
+      eventId: r.event_id,
+      reason: r.reason,
+      receivedAt: iso(r.received_at)!,
+      body: JSON.parse(r.body) as unknown,
+    }));
+  }
+
+  async counts() {
+    const { rows } = await this.pool.query<{
+      stored: string;
+      rejected: string;
+      duplicates: string;
+      quarantined: string;
+    }>(
+      `SELECT count(*) FILTER (WHERE status = 'stored') AS stored,
+         count(*) FILTER (WHERE status = 'rejected') AS rejected,
+         count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
+         (SELECT count(*) FROM hub_quarantine) AS quarantined
+       FROM hub_events`,
+    );
+    const c = rows[0]!;
+    return {
+      stored: num(c.stored),
+      rejected: num(c.rejected),
+      duplicates: num(c.duplicates),
+      quarantined: num(c.quarantined),
+    };
+  }
+
+  async close(): Promise<void> {
+    // pg.Pool.end() throws when called twice; the hub's shutdown path may close more than once.
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

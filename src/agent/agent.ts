@@ -87,6 +87,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     // Recover by ourselves: a tiny durable write tells when the disk takes writes again, even if no till is submitting.
     probeTimer ??= setInterval(() => {
       try {
+        // Acknowledged events are only kept for support; when space runs out, new sales come first.
+        if (error.reason === 'disk-full') outbox.pruneAcknowledged(clock.now() + 1);
         outbox.probeWritable();
         markAvailable();
       } catch {

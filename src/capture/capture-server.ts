@@ -49,13 +49,29 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
       throw new AuthenticationError(
         'missing Authorization header: send "Authorization: Bearer <terminal token>"',
       );
+    if (!/^Bearer\s/i.test(header))
+      throw new AuthenticationError(
+        'the Authorization header must use the Bearer scheme: "Bearer <terminal token>"',
+      );
     const terminalId = authenticate(header);
     if (!terminalId) throw new AuthenticationError('unknown terminal token');
     return terminalId;
   };
 
+  // Credentials are checked before the body is read: an unknown caller cannot make the agent parse anything.
+  const terminalOf = new WeakMap<FastifyRequest, string>();
+  app.addHook('onRequest', async (request) => {
+    const url = request.url;
+    if (url.startsWith('/v1/transactions') || url.startsWith('/v1/promotions')) {
+      terminalOf.set(request, requireTerminal(request));
+    } else if (url.startsWith('/v1/status')) {
+      // The store manager's own PC (loopback) may read status without a token; anything else on the LAN needs one.
+      if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) requireTerminal(request);
+    }
+  });
+
   app.post('/v1/transactions', async (request, reply) => {
-    const terminalId = requireTerminal(request);
+    const terminalId = terminalOf.get(request)!;
     const body = request.body as JsonBody | undefined;
     if (!body)
       throw new ValidationError(
@@ -90,7 +106,6 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
   });
 
   app.get('/v1/promotions/active', async (request) => {
-    requireTerminal(request);
     const { at } = request.query as { at?: string };
     const instant = at === undefined ? new Date() : new Date(at);
     if (at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(instant.getTime()))) {
@@ -102,11 +117,7 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
     return { at: instant.toISOString(), promotions: options.activePromotions(instant) };
   });
 
-  // The store manager's own PC (loopback) may read status without a token; anything else on the LAN needs one.
-  app.get('/v1/status', async (request) => {
-    if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) requireTerminal(request);
-    return options.status();
-  });
+  app.get('/v1/status', async () => options.status());
 
   app.get('/healthz', async (_request, reply) => {
     const health = options.healthy();

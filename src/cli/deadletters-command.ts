@@ -16,11 +16,14 @@ export async function deadLettersCommand(
   const outbox = new Outbox({ file: path.join(config.dataDir, 'outbox.sqlite') });
   try {
     if (action === 'list') {
-      const rows = outbox.deadLetters(1000).map((d) => ({ ...d, capturedAt: new Date(d.capturedAt).toISOString() }));
+      const rows = outbox
+        .deadLetters(1000)
+        .map((d) => ({ ...d, capturedAt: new Date(d.capturedAt).toISOString() }));
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       return;
     }
-    if (!eventId) throw new Error(`${action} needs the eventId of a dead letter (see: outpost deadletters list)`);
+    if (!eventId)
+      throw new Error(`${action} needs the eventId of a dead letter (see: outpost deadletters list)`);
     if (action === 'retry') {
       const at = outbox.retryDeadLetter(eventId);
       process.stdout.write(`${JSON.stringify({ eventId, retried: true, ...at })}\n`);

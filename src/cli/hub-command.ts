@@ -22,27 +22,51 @@ function faultFromEnv(value: string | undefined): (() => void) | undefined {
 
 export async function hubCommand(options: { config: string }): Promise<void> {
   const config = loadConfigFile(hubConfigSchema, options.config);
-  const logger = createLogger({ dir: config.logDir, name: 'hub', level: config.log.level, console: config.log.console || !config.logDir, retainDays: config.log.retainDays });
+  const logger = createLogger({
+    dir: config.logDir,
+    name: 'hub',
+    level: config.log.level,
+    console: config.log.console || !config.logDir,
+    retainDays: config.log.retainDays,
+  });
   const afterCommit = faultFromEnv(process.env.OUTPOST_HUB_FAULT);
   const hub = await startHub(config, { logger, ...(afterCommit ? { afterCommit } : {}) });
   process.stdout.write(`${JSON.stringify({ event: 'listening', url: hub.url, hubId: config.hubId })}\n`);
-  runUntilSignal(() => hub.stop(), () => closeLogger(logger));
+  runUntilSignal(
+    () => hub.stop(),
+    () => closeLogger(logger),
+  );
 }
 
-export async function hubExportCommand(options: { config: string; store: string; day: string; out?: string }): Promise<void> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(options.day)) throw new ConfigError(`--day must be a business day as YYYY-MM-DD, not ${options.day}`);
+export async function hubExportCommand(options: {
+  config: string;
+  store: string;
+  day: string;
+  out?: string;
+}): Promise<void> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(options.day))
+    throw new ConfigError(`--day must be a business day as YYYY-MM-DD, not ${options.day}`);
   const config = loadConfigFile(hubConfigSchema, options.config);
   const store = await openHubStore(config.db.url);
   try {
     const events = await store.exportDay(options.store, options.day);
     // One transaction per line, exactly as the POS submitted it, with its place in the store's sequence.
     const lines = events.map((e) =>
-      JSON.stringify({ storeId: e.storeId, epoch: e.epoch, seq: e.seq, eventId: e.eventId, capturedAt: e.capturedAt, transaction: e.body }),
+      JSON.stringify({
+        storeId: e.storeId,
+        epoch: e.epoch,
+        seq: e.seq,
+        eventId: e.eventId,
+        capturedAt: e.capturedAt,
+        transaction: e.body,
+      }),
     );
     const text = lines.length ? `${lines.join('\n')}\n` : '';
     if (options.out) writeFileSync(options.out, text);
     else process.stdout.write(text);
-    process.stderr.write(`outpost: exported ${events.length} transaction(s) of store ${options.store} for ${options.day}\n`);
+    process.stderr.write(
+      `outpost: exported ${events.length} transaction(s) of store ${options.store} for ${options.day}\n`,
+    );
   } finally {
     await store.close();
   }

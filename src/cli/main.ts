@@ -4,6 +4,7 @@ import { OUTPOST_VERSION } from '../lib/version.js';
 import { agentCommand } from './agent-command.js';
 import { brokerCommand } from './broker-command.js';
 import { deadLettersCommand } from './deadletters-command.js';
+import { demoCommand } from './demo-command.js';
 import { hubCommand, hubExportCommand } from './hub-command.js';
 import { reportFatal } from './exit.js';
 import { simulateCommand } from './simulate-command.js';
@@ -11,6 +12,13 @@ import { simulateCommand } from './simulate-command.js';
 export const positiveNumber = (what: string) => (value: string) => {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${what} must be a positive number`);
+  return n;
+};
+
+export const positiveInteger = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${what} must be a whole number above 0`);
   return n;
 };
 
@@ -32,10 +40,10 @@ program
   .description('send realistic POS traffic to a running agent')
   .requiredOption('--agent <url>', 'agent base URL, e.g. http://127.0.0.1:8787')
   .requiredOption('--token <terminal=token...>', 'a terminal id and its token; repeat for more terminals')
-  .option('--terminals <n>', 'tills selling at once', positiveNumber('--terminals'), 4)
+  .option('--terminals <n>', 'tills selling at once', positiveInteger('--terminals'), 4)
   .option('--rate <tps>', 'transactions per second, all tills together', positiveNumber('--rate'), 5)
   .option('--duration <seconds>', 'how long to sell', positiveNumber('--duration'), 10)
-  .option('--seed <n>', 'random seed, for a repeatable run', positiveNumber('--seed'))
+  .option('--seed <n>', 'random seed, for a repeatable run', positiveInteger('--seed'))
   .option('--currency <code>', 'ISO 4217 currency of the store', 'EUR')
   .action(simulateCommand);
 
@@ -59,7 +67,17 @@ hub
 program
   .command('broker')
   .description('run the embedded MQTT broker (demo and tests; production uses Mosquitto)')
-  .option('--port <n>', 'port (0 picks a free one)', (v) => Number.parseInt(v, 10), 1883)
+  .option(
+    '--port <n>',
+    'port (0 picks a free one)',
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535)
+        throw new InvalidArgumentError('--port must be 0–65535');
+      return n;
+    },
+    1883,
+  )
   .option('--host <address>', 'address to bind', '127.0.0.1')
   .option('--tls-key <file>', 'server key (PEM), for mqtts://')
   .option('--tls-cert <file>', 'server certificate (PEM)')
@@ -79,5 +97,13 @@ program
     }
     await deadLettersCommand(action, eventId, options);
   });
+
+program
+  .command('demo')
+  .description('embedded broker + hub + one store agent + simulated tills, on free ports')
+  .option('--dir <path>', 'where to keep the demo data (default: a new temp directory)')
+  .option('--rate <tps>', 'transactions per second', positiveNumber('--rate'), 3)
+  .option('--terminals <n>', 'tills', positiveInteger('--terminals'), 4)
+  .action(demoCommand);
 
 await program.parseAsync(process.argv).catch(reportFatal);

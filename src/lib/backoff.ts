@@ -7,7 +7,11 @@ export interface BackoffPolicy {
   maxMs: number;
 }
 
-export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  policy: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 30));
   return Math.round(policy.initialMs / 2 + random() * Math.max(0, ceiling - policy.initialMs / 2));
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ConfigError, errorMessage } from './errors.js';
 
 /**
@@ -12,6 +12,8 @@ export function applyEnvOverrides(
   config: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
   prefix = 'OUTPOST_',
+  /** Top-level keys this config has: an agent and a hub on one machine each take only their own. */
+  knownKeys?: readonly string[],
 ): { config: Record<string, unknown>; applied: string[] } {
   const result = structuredClone(config);
   const applied: string[] = [];
@@ -19,6 +21,7 @@ export function applyEnvOverrides(
     if (!name.startsWith(prefix) || value === undefined) continue;
     const parts = name.slice(prefix.length).split('__').filter(Boolean);
     if (parts.length === 0) continue;
+    if (knownKeys && !knownKeys.some((k) => normalise(k) === normalise(parts[0]!))) continue;
     let target: Record<string, unknown> = result;
     for (const [i, part] of parts.entries()) {
       const key = matchKey(target, part);
@@ -66,7 +69,8 @@ export function loadConfigFile<S extends z.ZodType>(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
-  const { config } = applyEnvOverrides(raw as Record<string, unknown>, env);
+  const knownKeys = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : undefined;
+  const { config } = applyEnvOverrides(raw as Record<string, unknown>, env, 'OUTPOST_', knownKeys);
   const parsed = schema.safeParse(config);
   if (!parsed.success) {
     throw new ConfigError(`invalid config in ${file}:\n  ${describeIssues(parsed.error)}`);

@@ -2,7 +2,7 @@ import type { ApiIssue } from '../contracts/api.js';
 
 /**
  * Typed errors crossing module boundaries. One place maps them to HTTP statuses
- * (capture/error-mapping.ts) and one to CLI exit codes (cli/exit.ts).
+ * (lib/http-error-handler.ts) and one to CLI exit codes (cli/exit.ts).
  */
 export class ValidationError extends Error {
   override readonly name = 'ValidationError';

@@ -86,7 +86,10 @@ export class ReconnectingMqtt {
         },
         (error: unknown) => {
           this.error = errorMessage(error);
-          this.options.logger.warn('mqtt setup failed; reconnecting', { link: this.options.name, error: this.error });
+          this.options.logger.warn('mqtt setup failed; reconnecting', {
+            link: this.options.name,
+            error: this.error,
+          });
           client.end(true);
         },
       );

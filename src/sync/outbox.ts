@@ -93,6 +93,13 @@ interface EventKeyRow {
 export class Outbox {
   readonly file: string;
   private readonly db: Database.Database;
+  /**
+   * A second connection for acknowledgement bookkeeping and pruning. It has no size cap, so acks and
+   * pruning still work when the capped outbox is full (otherwise a full outbox could never free itself),
+   * and it commits with synchronous = NORMAL: a mark lost to a power cut only costs a retransmission,
+   * which the hub recognises.
+   */
+  private readonly bookkeeping: Database.Database;
   private readonly clock: Clock;
   private readonly eventIds: IdFactory;
   private currentEpoch: string;
@@ -129,6 +136,7 @@ export class Outbox {
       this.db.close();
       throw error;
     }
+    this.bookkeeping = openDatabase(options.file, 'NORMAL');
     const db = this.db;
     this.stmt = {
       findByKey: db.prepare(
@@ -151,7 +159,7 @@ export class Outbox {
       ),
       deadCount: db.prepare("SELECT count(*) AS count FROM events WHERE state = 'dead'"),
       totalCount: db.prepare('SELECT count(*) AS count FROM events'),
-      pruneAcked: db.prepare("DELETE FROM events WHERE state = 'acked' AND acked_at < ?"),
+      pruneAcked: this.bookkeeping.prepare("DELETE FROM events WHERE state = 'acked' AND acked_at < ?"),
     };
   }
 
@@ -247,13 +255,14 @@ export class Outbox {
 
   /** Unsent events of the current epoch after `afterSeq`, in seq order: what the sync engine publishes next. */
   unsentAfter(afterSeq: number, limit: number): UnsentEvent[] {
-    return this.guard(() =>
-      this.db
-        .prepare(
-          `SELECT seq, event_id AS eventId, type, captured_at AS capturedAt, body FROM events
+    return this.guard(
+      () =>
+        this.db
+          .prepare(
+            `SELECT seq, event_id AS eventId, type, captured_at AS capturedAt, body FROM events
            WHERE epoch = ? AND state = 'pending' AND seq > ? ORDER BY seq LIMIT ?`,
-        )
-        .all(this.currentEpoch, afterSeq, limit) as UnsentEvent[],
+          )
+          .all(this.currentEpoch, afterSeq, limit) as UnsentEvent[],
     );
   }
 
@@ -270,15 +279,15 @@ export class Outbox {
   applyAck(ack: AckApplication): { acked: number; dead: number } {
     const now = this.clock.now();
     return this.guard(() =>
-      this.db
+      this.bookkeeping
         .transaction(() => {
-          const dead = this.db.prepare(
+          const dead = this.bookkeeping.prepare(
             "UPDATE events SET state = 'dead', dead_reason = ? WHERE epoch = ? AND seq = ? AND state = 'pending'",
           );
           let deadCount = 0;
           for (const r of ack.rejected) deadCount += dead.run(r.reason, ack.epoch, r.seq).changes;
           const excluded = ack.conflicts.map((c) => c.seq);
-          const acked = this.db
+          const acked = this.bookkeeping
             .prepare(
               `UPDATE events SET state = 'acked', acked_at = ?
                WHERE epoch = ? AND seq <= ? AND state = 'pending'
@@ -303,8 +312,12 @@ export class Outbox {
     const moved = this.guard(() =>
       this.db
         .transaction(() => {
-          this.db.prepare('INSERT INTO epochs (epoch, started_at, last_seq, reason) VALUES (?, ?, 0, ?)').run(epoch, now, reason);
-          const pending = this.db.prepare("SELECT id FROM events WHERE state = 'pending' ORDER BY id").all() as { id: number }[];
+          this.db
+            .prepare('INSERT INTO epochs (epoch, started_at, last_seq, reason) VALUES (?, ?, 0, ?)')
+            .run(epoch, now, reason);
+          const pending = this.db
+            .prepare("SELECT id FROM events WHERE state = 'pending' ORDER BY id")
+            .all() as { id: number }[];
           const move = this.db.prepare('UPDATE events SET epoch = ?, seq = ? WHERE id = ?');
           pending.forEach((row, i) => move.run(epoch, i + 1, row.id));
           this.stmt.setLastSeq.run(pending.length, epoch);
@@ -338,13 +351,15 @@ export class Outbox {
     return this.guard(() =>
       this.db
         .transaction(() => {
-          const row = this.db.prepare("SELECT id FROM events WHERE event_id = ? AND state = 'dead'").get(eventId) as
-            | { id: number }
-            | undefined;
+          const row = this.db
+            .prepare("SELECT id FROM events WHERE event_id = ? AND state = 'dead'")
+            .get(eventId) as { id: number } | undefined;
           if (!row) throw new NotFoundError(`no dead-lettered event ${eventId}`);
           const seq = this.stmt.lastSeq.get(this.currentEpoch)!.last_seq + 1;
           this.db
-            .prepare("UPDATE events SET state = 'pending', epoch = ?, seq = ?, dead_reason = NULL WHERE id = ?")
+            .prepare(
+              "UPDATE events SET state = 'pending', epoch = ?, seq = ?, dead_reason = NULL WHERE id = ?",
+            )
             .run(this.currentEpoch, seq, row.id);
           this.stmt.setLastSeq.run(seq, this.currentEpoch);
           return { epoch: this.currentEpoch, seq };
@@ -399,6 +414,7 @@ export class Outbox {
   }
 
   close(): void {
+    if (this.bookkeeping.open) this.bookkeeping.close();
     if (this.db.open) this.db.close();
   }
 
@@ -436,11 +452,11 @@ const PROBE_MIN_FREE_BYTES = 64 * 1024;
  * commit durable in WAL mode (NORMAL would trade the last commits for speed on power loss, which our
  * "201 means stored" promise cannot). busy_timeout rides out brief locks from backup tools.
  */
-function openDatabase(file: string): Database.Database {
+function openDatabase(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Database.Database {
   const db = new Database(file, { timeout: 5000 });
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');
     return db;
   } catch (error) {

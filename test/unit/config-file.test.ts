@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../src/contracts/agent-config.js';
+import { hubConfigSchema } from '../../src/contracts/hub-config.js';
 import { applyEnvOverrides, loadConfigFile } from '../../src/lib/config-file.js';
 import { ConfigError } from '../../src/lib/errors.js';
 
@@ -68,6 +69,27 @@ describe('loadConfigFile', () => {
     expect(config.mqtt?.topicPrefix).toBe('outpost/v1');
     // The rest of the file is untouched by the overrides.
     expect(config.api.terminals).toEqual([{ id: 'T1', token: 'till-one-token-0001' }]);
+  });
+
+  it('lets an agent and a hub on one machine each take only the overrides that name their own fields', () => {
+    const env = { OUTPOST_STORE_ID: 'store-0099', OUTPOST_HUB_ID: 'hub-7', OUTPOST_API__PORT: '9100' };
+    const hub = loadConfigFile(
+      hubConfigSchema,
+      writeConfig(
+        {
+          hubId: 'hub-1',
+          db: { url: 'sqlite:/tmp/x.sqlite' },
+          mqtt: { url: 'mqtt://127.0.0.1:1883' },
+          api: { token: 'operator-token-0001' },
+        },
+        'hub.json',
+      ),
+      env,
+    );
+    expect(hub.hubId).toBe('hub-7');
+    expect(hub.api.port).toBe(9100);
+    const agent = loadConfigFile(agentConfigSchema, writeConfig(goodConfig()), env);
+    expect(agent.storeId).toBe('store-0099');
   });
 
   it('does not modify the object it overrides', () => {

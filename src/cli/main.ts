@@ -27,6 +27,8 @@ const program = new Command()
   .description('Outpost: the store connector for retail point of sale')
   .version(OUTPOST_VERSION)
   .exitOverride()
+  // `hub` and `hub export` both take --config: each option belongs to the command it follows.
+  .enablePositionalOptions()
   .configureOutput({ outputError: (text, write) => write(`outpost: ${text.replace(/^error: /, '')}`) });
 
 program
@@ -49,6 +51,7 @@ program
 
 const hub = program
   .command('hub')
+  .enablePositionalOptions()
   .description('run a head-office hub process (several may share one database and broker)')
   .option('--config <file>', 'hub config (JSON)')
   .action(async (options: { config?: string }) => {

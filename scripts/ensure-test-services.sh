@@ -15,6 +15,11 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   apt_install mosquitto
 fi
 
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "installing openssl"
+  apt_install openssl
+fi
+
 if ! command -v pg_isready >/dev/null 2>&1; then
   echo "installing postgresql"
   apt_install postgresql

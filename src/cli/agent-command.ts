@@ -15,12 +15,13 @@ export async function agentCommand(options: { config: string }): Promise<void> {
     retainDays: config.log.retainDays,
   });
   const agent = await startAgent(config, { logger });
-  // One machine-readable line on stdout so supervisors and tests learn the bound address.
-  process.stdout.write(
-    `${JSON.stringify({ event: 'listening', url: agent.url, storeId: config.storeId })}\n`,
-  );
   runUntilSignal(
     () => agent.stop(),
     () => closeLogger(logger),
+  );
+  // One machine-readable line on stdout, so supervisors and tests learn the bound address; written only
+  // once a SIGTERM would already stop the process gracefully.
+  process.stdout.write(
+    `${JSON.stringify({ event: 'listening', url: agent.url, storeId: config.storeId })}\n`,
   );
 }

@@ -27,6 +27,8 @@ export async function brokerCommand(options: {
         }
       : {}),
   });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: broker.url })}\n`);
   runUntilSignal(() => broker.stop());
+  // One machine-readable line on stdout, so supervisors and tests learn the bound address; written only
+  // once a SIGTERM would already stop the process gracefully.
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: broker.url })}\n`);
 }

@@ -31,11 +31,13 @@ export async function hubCommand(options: { config: string }): Promise<void> {
   });
   const afterCommit = faultFromEnv(process.env.OUTPOST_HUB_FAULT);
   const hub = await startHub(config, { logger, ...(afterCommit ? { afterCommit } : {}) });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', url: hub.url, hubId: config.hubId })}\n`);
   runUntilSignal(
     () => hub.stop(),
     () => closeLogger(logger),
   );
+  // One machine-readable line on stdout, so supervisors and tests learn the bound address; written only
+  // once a SIGTERM would already stop the process gracefully.
+  process.stdout.write(`${JSON.stringify({ event: 'listening', url: hub.url, hubId: config.hubId })}\n`);
 }
 
 export async function hubExportCommand(options: {

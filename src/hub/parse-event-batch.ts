@@ -4,13 +4,21 @@ import { canonicalHash } from '../lib/canonical-hash.js';
 import type { IncomingEvent } from './hub-store.js';
 
 export type ParsedBatch =
-  | { ok: true; batch: EventBatch; events: IncomingEvent[] }
-  | { ok: false; reason: string };
+  { ok: true; batch: EventBatch; events: IncomingEvent[] } | { ok: false; reason: string };
 
+/**
+ * A naming field read from a body that may be invalid: only a plain printable string is taken, since a
+ * control character (NUL in particular) would make PostgreSQL refuse the whole batch on every redelivery.
+ */
 const field = (body: unknown, name: string): string | null => {
   if (typeof body !== 'object' || body === null) return null;
   const value = (body as Record<string, unknown>)[name];
-  return typeof value === 'string' && value.length > 0 && value.length <= 128 ? value : null;
+  return typeof value === 'string' &&
+    value.length > 0 &&
+    value.length <= 128 &&
+    !/[\u0000-\u001f\u007f]/.test(value)
+    ? value
+    : null;
 };
 
 /**
@@ -20,7 +28,10 @@ const field = (body: unknown, name: string): string | null => {
  */
 export function parseEventBatch(topicStoreId: string | undefined, payload: Buffer): ParsedBatch {
   if (payload.length > SYNC_LIMITS.maxBatchBytes) {
-    return { ok: false, reason: `message of ${payload.length} bytes exceeds the ${SYNC_LIMITS.maxBatchBytes}-byte limit` };
+    return {
+      ok: false,
+      reason: `message of ${payload.length} bytes exceeds the ${SYNC_LIMITS.maxBatchBytes}-byte limit`,
+    };
   }
   let json: unknown;
   try {
@@ -31,11 +42,17 @@ export function parseEventBatch(topicStoreId: string | undefined, payload: Buffe
   const parsed = eventBatchSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    return { ok: false, reason: `not an events message: ${issue.path.join('.') || '(root)'}: ${issue.message}` };
+    return {
+      ok: false,
+      reason: `not an events message: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    };
   }
   const batch = parsed.data;
   if (topicStoreId !== batch.storeId) {
-    return { ok: false, reason: `store ${batch.storeId} published on the topic of store ${topicStoreId ?? '(none)'}` };
+    return {
+      ok: false,
+      reason: `store ${batch.storeId} published on the topic of store ${topicStoreId ?? '(none)'}`,
+    };
   }
   const events = batch.events.map((event): IncomingEvent => {
     const tx = transactionSchema.safeParse(event.body);

@@ -2,7 +2,13 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { StoreStatusMessage } from '../contracts/sync-messages.js';
-import { advanceContiguous, classifyEvents, findGaps, transactionKey, type ExistingFacts } from './classify-events.js';
+import {
+  advanceContiguous,
+  classifyEvents,
+  findGaps,
+  transactionKey,
+  type ExistingFacts,
+} from './classify-events.js';
 import type {
   EventStatus,
   HubStore,
@@ -65,11 +71,16 @@ export class SqliteHubStore implements HubStore {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     if (current > hubMigrations.length) {
       this.db.close();
-      throw new Error(`the hub database is at schema version ${current}, newer than this Outpost (${hubMigrations.length}); upgrade the hub`);
+      throw new Error(
+        `the hub database is at schema version ${current}, newer than this Outpost (${hubMigrations.length}); upgrade the hub`,
+      );
     }
     for (let v = current + 1; v <= hubMigrations.length; v++) {
       this.db
         .transaction(() => {
+          // Another hub starting on the same file may have applied it since we looked: the version is
+          // read again under the write lock, or both would run it and the second would fail.
+          if ((this.db.pragma('user_version', { simple: true }) as number) >= v) return;
           this.db.exec(hubMigrations[v - 1]!.sqlite);
           this.db.pragma(`user_version = ${v}`);
         })
@@ -77,7 +88,12 @@ export class SqliteHubStore implements HubStore {
     }
   }
 
-  async insertEventsOnce(storeId: string, epoch: string, events: IncomingEvent[], receivedAt: number): Promise<InsertOutcome> {
+  async insertEventsOnce(
+    storeId: string,
+    epoch: string,
+    events: IncomingEvent[],
+    receivedAt: number,
+  ): Promise<InsertOutcome> {
     const db = this.db;
     return db
       .transaction((): InsertOutcome => {
@@ -89,27 +105,51 @@ export class SqliteHubStore implements HubStore {
           .prepare('SELECT contiguous_through, highest_seq FROM hub_streams WHERE store_id = ? AND epoch = ?')
           .get(storeId, epoch) as { contiguous_through: number; highest_seq: number };
 
-        const facts: ExistingFacts = { bySeq: new Map(), storedByEventId: new Map(), storedByTransaction: new Map() };
+        const facts: ExistingFacts = {
+          bySeq: new Map(),
+          storedByEventId: new Map(),
+          storedByTransaction: new Map(),
+        };
         const seqs = JSON.stringify(events.map((e) => e.seq));
         for (const r of db
-          .prepare('SELECT seq, body_hash, status FROM hub_events WHERE store_id = ? AND epoch = ? AND seq IN (SELECT value FROM json_each(?))')
+          .prepare(
+            'SELECT seq, body_hash, status FROM hub_events WHERE store_id = ? AND epoch = ? AND seq IN (SELECT value FROM json_each(?))',
+          )
           .all(storeId, epoch, seqs) as { seq: number; body_hash: string; status: EventStatus }[]) {
           facts.bySeq.set(r.seq, { bodyHash: r.body_hash, status: r.status });
         }
         for (const r of db
-          .prepare("SELECT event_id, epoch, seq FROM hub_events WHERE status = 'stored' AND event_id IN (SELECT value FROM json_each(?))")
-          .all(JSON.stringify(events.map((e) => e.eventId))) as { event_id: string; epoch: string; seq: number }[]) {
+          .prepare(
+            "SELECT event_id, epoch, seq FROM hub_events WHERE status = 'stored' AND event_id IN (SELECT value FROM json_each(?))",
+          )
+          .all(JSON.stringify(events.map((e) => e.eventId))) as {
+          event_id: string;
+          epoch: string;
+          seq: number;
+        }[]) {
           facts.storedByEventId.set(r.event_id, { epoch: r.epoch, seq: r.seq });
         }
-        const keys = events.filter((e) => e.terminalId && e.transactionId).map((e) => [e.terminalId, e.transactionId]);
+        const keys = events
+          .filter((e) => e.terminalId && e.transactionId)
+          .map((e) => [e.terminalId, e.transactionId]);
         for (const r of db
           .prepare(
             `SELECT terminal_id, transaction_id, epoch, seq, body_hash FROM hub_events
              WHERE store_id = ? AND status = 'stored' AND (terminal_id, transaction_id) IN
                (SELECT value ->> 0, value ->> 1 FROM json_each(?))`,
           )
-          .all(storeId, JSON.stringify(keys)) as { terminal_id: string; transaction_id: string; epoch: string; seq: number; body_hash: string }[]) {
-          facts.storedByTransaction.set(transactionKey(r.terminal_id, r.transaction_id), { epoch: r.epoch, seq: r.seq, bodyHash: r.body_hash });
+          .all(storeId, JSON.stringify(keys)) as {
+          terminal_id: string;
+          transaction_id: string;
+          epoch: string;
+          seq: number;
+          body_hash: string;
+        }[]) {
+          facts.storedByTransaction.set(transactionKey(r.terminal_id, r.transaction_id), {
+            epoch: r.epoch,
+            seq: r.seq,
+            bodyHash: r.body_hash,
+          });
         }
 
         const plan = classifyEvents(epoch, events, facts);
@@ -119,24 +159,53 @@ export class SqliteHubStore implements HubStore {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
         for (const { event: e, status, reason } of plan.inserts) {
-          insert.run(storeId, epoch, e.seq, e.eventId, e.type, status, reason, e.terminalId, e.transactionId, e.businessDay, e.capturedAt, receivedAt, e.bodyHash, e.bodyText);
+          insert.run(
+            storeId,
+            epoch,
+            e.seq,
+            e.eventId,
+            e.type,
+            status,
+            reason,
+            e.terminalId,
+            e.transactionId,
+            e.businessDay,
+            e.capturedAt,
+            receivedAt,
+            e.bodyHash,
+            e.bodyText,
+          );
         }
         // A redelivered conflicting event (QoS 1, agent retransmission) is the same evidence again, not
         // a new incident: keep one row per (seq, body), so the operator's count means distinct events.
         const quarantine = db.prepare(
           `INSERT INTO hub_quarantine (store_id, epoch, seq, event_id, reason, received_at, body_hash, body)
-           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 WHERE NOT EXISTS
-             (SELECT 1 FROM hub_quarantine WHERE store_id = ?1 AND epoch = ?2 AND seq = ?3 AND body_hash = ?7)`,
+           SELECT @storeId, @epoch, @seq, @eventId, @reason, @receivedAt, @bodyHash, @body WHERE NOT EXISTS
+             (SELECT 1 FROM hub_quarantine WHERE store_id = @storeId AND epoch = @epoch AND seq = @seq AND body_hash = @bodyHash)`,
         );
         let quarantined = 0;
         for (const { event: e, reason } of plan.quarantine) {
-          quarantined += quarantine.run(storeId, epoch, e.seq, e.eventId, reason, receivedAt, e.bodyHash, e.bodyText).changes;
+          quarantined += quarantine.run({
+            storeId,
+            epoch,
+            seq: e.seq,
+            eventId: e.eventId,
+            reason,
+            receivedAt,
+            bodyHash: e.bodyHash,
+            body: e.bodyText,
+          }).changes;
         }
 
-        const above = (db.prepare('SELECT seq FROM hub_events WHERE store_id = ? AND epoch = ? AND seq > ? ORDER BY seq').pluck().all(storeId, epoch, stream.contiguous_through) as number[]);
+        const above = db
+          .prepare('SELECT seq FROM hub_events WHERE store_id = ? AND epoch = ? AND seq > ? ORDER BY seq')
+          .pluck()
+          .all(storeId, epoch, stream.contiguous_through) as number[];
         const contiguous = advanceContiguous(stream.contiguous_through, above);
         const highest = Math.max(stream.highest_seq, above.at(-1) ?? 0);
-        db.prepare('UPDATE hub_streams SET contiguous_through = ?, highest_seq = ? WHERE store_id = ? AND epoch = ?').run(contiguous, highest, storeId, epoch);
+        db.prepare(
+          'UPDATE hub_streams SET contiguous_through = ?, highest_seq = ? WHERE store_id = ? AND epoch = ?',
+        ).run(contiguous, highest, storeId, epoch);
         db.prepare(
           `INSERT INTO hub_stores (store_id, current_epoch, last_seen, quarantined) VALUES (?, ?, ?, ?)
            ON CONFLICT (store_id) DO UPDATE SET last_seen = excluded.last_seen,
@@ -166,7 +235,15 @@ export class SqliteHubStore implements HubStore {
            reported_backlog = coalesce(excluded.reported_backlog, hub_stores.reported_backlog),
            agent_version = coalesce(excluded.agent_version, hub_stores.agent_version)`,
       )
-      .run(storeId, status.epoch ?? null, at, status.state === 'online' ? 1 : 0, at, status.backlog ?? null, status.version ?? null);
+      .run(
+        storeId,
+        status.epoch ?? null,
+        at,
+        status.state === 'online' ? 1 : 0,
+        at,
+        status.backlog ?? null,
+        status.version ?? null,
+      );
   }
 
   async listStores(): Promise<StoreSummary[]> {
@@ -183,7 +260,11 @@ export class SqliteHubStore implements HubStore {
     const tally = this.db.prepare(
       "SELECT sum(status = 'stored') AS stored, sum(status = 'rejected') AS rejected, sum(status = 'duplicate') AS duplicates FROM hub_events WHERE store_id = ? AND epoch = ?",
     );
-    const above = this.db.prepare('SELECT seq FROM hub_events WHERE store_id = ? AND epoch = ? AND seq > ? ORDER BY seq LIMIT 100000').pluck();
+    const above = this.db
+      .prepare(
+        'SELECT seq FROM hub_events WHERE store_id = ? AND epoch = ? AND seq > ? ORDER BY seq LIMIT 100000',
+      )
+      .pluck();
     return stores.map((s) => ({
       storeId: s.store_id,
       currentEpoch: s.current_epoch,
@@ -192,15 +273,30 @@ export class SqliteHubStore implements HubStore {
       reportedBacklog: s.reported_backlog,
       agentVersion: s.agent_version,
       quarantined: s.quarantined,
-      epochs: (streams.all(s.store_id) as { epoch: string; first_seen: number; last_seen: number; contiguous_through: number; highest_seq: number }[]).map((st) => {
-        const t = tally.get(s.store_id, st.epoch) as { stored: number | null; rejected: number | null; duplicates: number | null };
+      epochs: (
+        streams.all(s.store_id) as {
+          epoch: string;
+          first_seen: number;
+          last_seen: number;
+          contiguous_through: number;
+          highest_seq: number;
+        }[]
+      ).map((st) => {
+        const t = tally.get(s.store_id, st.epoch) as {
+          stored: number | null;
+          rejected: number | null;
+          duplicates: number | null;
+        };
         return {
           epoch: st.epoch,
           firstSeen: iso(st.first_seen)!,
           lastSeen: iso(st.last_seen)!,
           lastSeq: st.highest_seq,
           contiguousThrough: st.contiguous_through,
-          gaps: findGaps(st.contiguous_through, above.all(s.store_id, st.epoch, st.contiguous_through) as number[]),
+          gaps: findGaps(
+            st.contiguous_through,
+            above.all(s.store_id, st.epoch, st.contiguous_through) as number[],
+          ),
           stored: t.stored ?? 0,
           rejected: t.rejected ?? 0,
           duplicates: t.duplicates ?? 0,
@@ -212,7 +308,9 @@ export class SqliteHubStore implements HubStore {
   async listTransactions(storeId: string, query: { epoch?: string; after?: number; limit: number }) {
     const epoch =
       query.epoch ??
-      ((this.db.prepare('SELECT current_epoch FROM hub_stores WHERE store_id = ?').pluck().get(storeId) as string | null | undefined) ?? null);
+      (this.db.prepare('SELECT current_epoch FROM hub_stores WHERE store_id = ?').pluck().get(storeId) as
+        string | null | undefined) ??
+      null;
     if (epoch === null) return { epoch: null, events: [] };
     const rows = this.db
       .prepare('SELECT * FROM hub_events WHERE store_id = ? AND epoch = ? AND seq > ? ORDER BY seq LIMIT ?')
@@ -233,7 +331,15 @@ export class SqliteHubStore implements HubStore {
   async listQuarantine(storeId: string, limit: number): Promise<QuarantinedEvent[]> {
     const rows = this.db
       .prepare('SELECT * FROM hub_quarantine WHERE store_id = ? ORDER BY id LIMIT ?')
-      .all(storeId, limit) as { store_id: string; epoch: string; seq: number; event_id: string; reason: string; received_at: number; body: string }[];
+      .all(storeId, limit) as {
+      store_id: string;
+      epoch: string;
+      seq: number;
+      event_id: string;
+      reason: string;
+      received_at: number;
+      body: string;
+    }[];
     return rows.map((r) => ({
       storeId: r.store_id,
       epoch: r.epoch,
@@ -252,7 +358,12 @@ export class SqliteHubStore implements HubStore {
       )
       .get() as { stored: number | null; rejected: number | null; duplicates: number | null };
     const q = this.db.prepare('SELECT count(*) FROM hub_quarantine').pluck().get() as number;
-    return { stored: c.stored ?? 0, rejected: c.rejected ?? 0, duplicates: c.duplicates ?? 0, quarantined: q };
+    return {
+      stored: c.stored ?? 0,
+      rejected: c.rejected ?? 0,
+      duplicates: c.duplicates ?? 0,
+      quarantined: q,
+    };
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,8 @@ export interface AckApplication {
   ackedThrough: number;
   rejected: { seq: number; reason: string }[];
   conflicts: { seq: number; reason: string }[];
+  /** The batch the hub answered; when given, only its seqs are acknowledged (see ackSchema.batch). */
+  batch?: { firstSeq: number; lastSeq: number } | undefined;
 }
 
 export interface DeadLetterRow {
@@ -271,10 +273,21 @@ export class Outbox {
     return this.guard(() => this.stmt.lastSeq.get(epoch)?.last_seq ?? 0);
   }
 
+  /** The eventId this database holds at (epoch, seq), in any state; undefined when none (moved, pruned, never). */
+  eventIdAt(epoch: string, seq: number): string | undefined {
+    return this.guard(
+      () =>
+        this.db.prepare('SELECT event_id FROM events WHERE epoch = ? AND seq = ?').pluck().get(epoch, seq) as
+          string | undefined,
+    );
+  }
+
   /**
-   * Records what the hub acknowledged: everything through ackedThrough is acknowledged except the seqs
-   * it refused (dead letters, which stop blocking the queue) and those where it holds a different event
-   * (conflicts, left pending for the caller to move to a new epoch).
+   * Records what the hub acknowledged: the seqs of the answered batch (or, from an older hub that does
+   * not name it, everything through ackedThrough) are acknowledged, except those it refused (dead
+   * letters, which stop blocking the queue) and those where it holds a different event (conflicts, left
+   * pending for the caller to move to a new epoch). Seqs outside the batch were not compared with this
+   * database's events: after a restore or a clone the hub may hold another writer's there.
    */
   applyAck(ack: AckApplication): { acked: number; dead: number } {
     const now = this.clock.now();
@@ -287,13 +300,14 @@ export class Outbox {
           let deadCount = 0;
           for (const r of ack.rejected) deadCount += dead.run(r.reason, ack.epoch, r.seq).changes;
           const excluded = ack.conflicts.map((c) => c.seq);
+          const [from, through] = ack.batch ? [ack.batch.firstSeq, ack.batch.lastSeq] : [1, ack.ackedThrough];
           const acked = this.bookkeeping
             .prepare(
               `UPDATE events SET state = 'acked', acked_at = ?
-               WHERE epoch = ? AND seq <= ? AND state = 'pending'
+               WHERE epoch = ? AND seq BETWEEN ? AND ? AND state = 'pending'
                AND seq NOT IN (SELECT value FROM json_each(?))`,
             )
-            .run(now, ack.epoch, ack.ackedThrough, JSON.stringify(excluded)).changes;
+            .run(now, ack.epoch, from, through, JSON.stringify(excluded)).changes;
           return { acked, dead: deadCount };
         })
         .immediate(),

@@ -26,13 +26,17 @@ export interface RunningBroker {
  */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<RunningBroker> {
   const aedes = await Aedes.createBroker();
-  aedes.on('clientError', (client, error) => options.logger.debug('broker client error', { clientId: client.id, error: error.message }));
+  aedes.on('clientError', (client, error) =>
+    options.logger.debug('broker client error', { clientId: client.id, error: error.message }),
+  );
   const server = options.tls
     ? tls.createServer(
         {
           key: readFileSync(options.tls.key),
           cert: readFileSync(options.tls.cert),
-          ...(options.tls.ca ? { ca: readFileSync(options.tls.ca), requestCert: true, rejectUnauthorized: true } : {}),
+          ...(options.tls.ca
+            ? { ca: readFileSync(options.tls.ca), requestCert: true, rejectUnauthorized: true }
+            : {}),
         },
         aedes.handle,
       )

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { signedTotal } from '../contracts/transaction.js';
 import type { AgentStatus } from '../contracts/status.js';
-import { canonicalHash } from '../lib/canonical-hash.js';
+import { textDigest } from '../lib/canonical-hash.js';
 import { AuthenticationError, ForbiddenError, ValidationError } from '../lib/errors.js';
 import { installErrorHandling } from '../lib/http-error-handler.js';
 import type { Logger } from '../lib/logger.js';
@@ -90,7 +90,7 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
       currency: tx.currency,
       signedTotal: signedTotal(tx),
       body: body.text,
-      bodyHash: canonicalHash(body.value),
+      bodyHash: textDigest(body.text),
     });
     options.logger.info(result.duplicate ? 'capture repeated' : 'captured', {
       eventId: result.eventId,

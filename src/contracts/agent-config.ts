@@ -79,7 +79,9 @@ export const agentConfigSchema = z.strictObject({
   sync: z
     .strictObject({
       batchMaxEvents: positiveInt('a number of events').max(2000).default(500),
-      batchMaxBytes: positiveInt('a number of bytes').max(4 * 1024 * 1024).default(1024 * 1024),
+      batchMaxBytes: positiveInt('a number of bytes')
+        .max(4 * 1024 * 1024)
+        .default(1024 * 1024),
       lingerMs: z.coerce.number().int().nonnegative().default(5),
       maxInFlightBatches: positiveInt('a number of batches').default(8),
       ackTimeoutMs: positiveInt('a number of milliseconds').default(10_000),

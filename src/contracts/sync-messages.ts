@@ -14,12 +14,16 @@ export const SYNC_LIMITS = {
   maxBatchBytes: 4 * 1024 * 1024,
 } as const;
 
-export const epochSchema = z.string().regex(/^[0-9a-f]{8,64}$/, { error: 'epoch must be 8–64 lower-case hex digits' });
+export const epochSchema = z
+  .string()
+  .regex(/^[0-9a-f]{8,64}$/, { error: 'epoch must be 8–64 lower-case hex digits' });
 const seq = z.number().int().positive();
 
 export const syncEventSchema = z.strictObject({
   seq,
-  eventId: z.string().min(10).max(64),
+  eventId: z
+    .string()
+    .regex(/^[0-9A-Za-z_-]{10,64}$/, { error: 'eventId must be 10–64 letters, digits, _ or -' }),
   type: z.enum(['sale', 'return', 'void']),
   capturedAt: z.iso.datetime({ offset: true }),
   /** The captured transaction; validated separately so a bad one is rejected alone. */
@@ -46,6 +50,14 @@ export const ackSchema = z.object({
   rejected: z.array(seqReasonSchema).default([]),
   /** Seqs where the hub already holds a different event (a restored or cloned store database): not stored; the agent must re-send them under a new epoch. */
   conflicts: z.array(seqReasonSchema).default([]),
+  /**
+   * The batch this acknowledgement answers: its seq range and the eventId at its last seq. ackedThrough
+   * says the hub holds those seqs, not that it holds this writer's events there; a second writer under
+   * the same epoch (a cloned or restored store database) reads the same acks topic. So an agent applies
+   * an acknowledgement only to a batch it sent itself, and only to the seqs the hub judged in it.
+   * Absent from older hubs.
+   */
+  batch: z.object({ firstSeq: seq, lastSeq: seq, lastEventId: z.string() }).optional(),
 });
 
 /** Retained on …/status; the broker publishes the last-will form when the agent vanishes. */

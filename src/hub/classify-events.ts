@@ -25,7 +25,8 @@ export interface Classification {
   duplicates: number;
 }
 
-export const transactionKey = (terminalId: string, transactionId: string) => `${terminalId}\u0000${transactionId}`;
+export const transactionKey = (terminalId: string, transactionId: string) =>
+  `${terminalId}\u0000${transactionId}`;
 
 /**
  * Decides, for each incoming event, what the hub does with it. Pure, so the rules are the same for
@@ -39,8 +40,19 @@ export const transactionKey = (terminalId: string, transactionId: string) => `${
  * - the same POS transaction id with a different body under another seq is quarantined for review.
  * Every seq gets exactly one row, so contiguity (and completeness) can be proven.
  */
-export function classifyEvents(epoch: string, events: readonly IncomingEvent[], facts: ExistingFacts): Classification {
-  const out: Classification = { inserts: [], quarantine: [], rejected: [], conflicts: [], stored: 0, duplicates: 0 };
+export function classifyEvents(
+  epoch: string,
+  events: readonly IncomingEvent[],
+  facts: ExistingFacts,
+): Classification {
+  const out: Classification = {
+    inserts: [],
+    quarantine: [],
+    rejected: [],
+    conflicts: [],
+    stored: 0,
+    duplicates: 0,
+  };
   const bySeq = new Map(facts.bySeq);
   const byEventId = new Map(facts.storedByEventId);
   const byTransaction = new Map(facts.storedByTransaction);
@@ -67,16 +79,25 @@ export function classifyEvents(epoch: string, events: readonly IncomingEvent[], 
     }
     const sameEvent = byEventId.get(event.eventId);
     if (sameEvent) {
-      insert('duplicate', `event ${event.eventId} is already stored as epoch ${sameEvent.epoch} seq ${sameEvent.seq}`);
+      insert(
+        'duplicate',
+        `event ${event.eventId} is already stored as epoch ${sameEvent.epoch} seq ${sameEvent.seq}`,
+      );
       out.duplicates++;
       continue;
     }
-    const key = event.terminalId && event.transactionId ? transactionKey(event.terminalId, event.transactionId) : undefined;
+    const key =
+      event.terminalId && event.transactionId
+        ? transactionKey(event.terminalId, event.transactionId)
+        : undefined;
     const sameTransaction = key ? byTransaction.get(key) : undefined;
     if (sameTransaction) {
       const where = `epoch ${sameTransaction.epoch} seq ${sameTransaction.seq}`;
       if (sameTransaction.bodyHash === event.bodyHash) {
-        insert('duplicate', `transaction ${event.transactionId} of terminal ${event.terminalId} is already stored as ${where}`);
+        insert(
+          'duplicate',
+          `transaction ${event.transactionId} of terminal ${event.terminalId} is already stored as ${where}`,
+        );
         out.duplicates++;
       } else {
         const reason = `transaction ${event.transactionId} of terminal ${event.terminalId} is already stored with a different body as ${where}`;
@@ -104,7 +125,11 @@ export function advanceContiguous(from: number, ascendingSeqsAbove: readonly num
 }
 
 /** Missing ranges between contiguous-through and the highest seq, from the seqs held above it. */
-export function findGaps(contiguousThrough: number, ascendingSeqsAbove: readonly number[], limit = 20): { from: number; to: number }[] {
+export function findGaps(
+  contiguousThrough: number,
+  ascendingSeqsAbove: readonly number[],
+  limit = 20,
+): { from: number; to: number }[] {
   const gaps: { from: number; to: number }[] = [];
   let expected = contiguousThrough + 1;
   for (const seq of ascendingSeqsAbove) {

@@ -17,26 +17,49 @@ export interface HubApiOptions {
 }
 
 const transactionsQuery = z.strictObject({
-  epoch: z.string().regex(/^[0-9a-f]{8,64}$/, { error: 'epoch must be hex digits' }).optional(),
+  epoch: z
+    .string()
+    .regex(/^[0-9a-f]{8,64}$/, { error: 'epoch must be hex digits' })
+    .optional(),
   after: z.coerce.number({ error: 'after must be a number' }).int().nonnegative().default(0),
-  limit: z.coerce.number({ error: 'limit must be a number' }).int().min(1).max(5000, { error: 'limit must be at most 5000' }).default(500),
+  limit: z.coerce
+    .number({ error: 'limit must be a number' })
+    .int()
+    .min(1)
+    .max(5000, { error: 'limit must be at most 5000' })
+    .default(500),
 });
 
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message }));
-  throw new ValidationError(`invalid ${what}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, issues);
+  const issues = parsed.error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.message,
+  }));
+  throw new ValidationError(
+    `invalid ${what}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    issues,
+  );
 }
 
 /** The operator-facing hub API (DESIGN.md, "Hub HTTP API"): one bearer token, everything but /healthz behind it. */
 export function buildHubApi(options: HubApiOptions): FastifyInstance {
-  const app = Fastify({ logger: false, connectionTimeout: 30_000, requestTimeout: 60_000, return503OnClosing: true });
+  const app = Fastify({
+    logger: false,
+    connectionTimeout: 30_000,
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+  });
   installErrorHandling(app, options.logger);
   app.addHook('onRequest', async (request) => {
     if (request.url === '/healthz') return;
     if (!bearerMatches(request.headers.authorization, options.token)) {
-      throw new AuthenticationError(request.headers.authorization ? 'unknown operator token' : 'missing Authorization header: send "Authorization: Bearer <operator token>"');
+      throw new AuthenticationError(
+        request.headers.authorization
+          ? 'unknown operator token'
+          : 'missing Authorization header: send "Authorization: Bearer <operator token>"',
+      );
     }
   });
 
@@ -52,15 +75,32 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
   app.get('/v1/stores', async () => ({ stores: await options.store.listStores() }));
 
   app.get('/v1/stores/:storeId/transactions', async (request) => {
-    const { storeId } = parseOrThrow(z.object({ storeId: identifier('storeId') }), request.params, 'store id');
+    const { storeId } = parseOrThrow(
+      z.object({ storeId: identifier('storeId') }),
+      request.params,
+      'store id',
+    );
     const query = parseOrThrow(transactionsQuery, request.query, 'query');
-    const result = await options.store.listTransactions(storeId, { limit: query.limit, after: query.after, ...(query.epoch ? { epoch: query.epoch } : {}) });
+    const result = await options.store.listTransactions(storeId, {
+      limit: query.limit,
+      after: query.after,
+      ...(query.epoch ? { epoch: query.epoch } : {}),
+    });
     const last = result.events.at(-1);
-    return { storeId, epoch: result.epoch, events: result.events, next: result.events.length === query.limit && last ? last.seq : null };
+    return {
+      storeId,
+      epoch: result.epoch,
+      events: result.events,
+      next: result.events.length === query.limit && last ? last.seq : null,
+    };
   });
 
   app.get('/v1/stores/:storeId/quarantine', async (request) => {
-    const { storeId } = parseOrThrow(z.object({ storeId: identifier('storeId') }), request.params, 'store id');
+    const { storeId } = parseOrThrow(
+      z.object({ storeId: identifier('storeId') }),
+      request.params,
+      'store id',
+    );
     return { storeId, events: await options.store.listQuarantine(storeId, 1000) };
   });
 

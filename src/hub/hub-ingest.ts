@@ -1,6 +1,11 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { HubConfig } from '../contracts/hub-config.js';
-import { storeStatusSchema, SYNC_PROTOCOL_VERSION, topics, type AckInput } from '../contracts/sync-messages.js';
+import {
+  storeStatusSchema,
+  SYNC_PROTOCOL_VERSION,
+  topics,
+  type AckInput,
+} from '../contracts/sync-messages.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -53,7 +58,9 @@ export class HubIngest {
           this.handle(client, packet).then(
             () => done(),
             (error: unknown) => {
-              options.logger.error('message handling failed; it will be redelivered', { error: errorMessage(error) });
+              options.logger.error('message handling failed; it will be redelivered', {
+                error: errorMessage(error),
+              });
               done();
             },
           );
@@ -90,7 +97,12 @@ export class HubIngest {
     const parsed = parseEventBatch(storeId, payload);
     if (!parsed.ok) {
       metrics.refusedMessages.inc();
-      logger.warn('refused an events message', { storeId, topic: packet.topic, bytes: payload.length, reason: parsed.reason });
+      logger.warn('refused an events message', {
+        storeId,
+        topic: packet.topic,
+        bytes: payload.length,
+        reason: parsed.reason,
+      });
       return;
     }
     const { batch, events } = parsed;
@@ -101,9 +113,18 @@ export class HubIngest {
     metrics.events.inc({ outcome: 'duplicate' }, outcome.duplicates);
     metrics.events.inc({ outcome: 'rejected' }, outcome.rejected.length);
     metrics.events.inc({ outcome: 'conflict' }, outcome.conflicts.length);
-    for (const r of outcome.rejected) logger.warn('rejected event', { storeId, epoch: batch.epoch, seq: r.seq, reason: r.reason });
-    for (const c of outcome.conflicts) logger.error('quarantined conflicting event', { storeId, epoch: batch.epoch, seq: c.seq, reason: c.reason });
+    for (const r of outcome.rejected)
+      logger.warn('rejected event', { storeId, epoch: batch.epoch, seq: r.seq, reason: r.reason });
+    for (const c of outcome.conflicts)
+      logger.error('quarantined conflicting event', {
+        storeId,
+        epoch: batch.epoch,
+        seq: c.seq,
+        reason: c.reason,
+      });
     this.options.afterCommit?.();
+    // Names the batch answered, so that only its sender applies the answer (see ackSchema.batch).
+    const last = events.reduce((a, b) => (b.seq > a.seq ? b : a));
     const ack: AckInput = {
       v: SYNC_PROTOCOL_VERSION,
       epoch: batch.epoch,
@@ -111,11 +132,20 @@ export class HubIngest {
       highestSeq: outcome.highestSeq,
       rejected: outcome.rejected,
       conflicts: outcome.conflicts,
+      batch: {
+        firstSeq: Math.min(...events.map((e) => e.seq)),
+        lastSeq: last.seq,
+        lastEventId: last.eventId,
+      },
     };
     // Not awaited: inside handleMessage mqtt.js reads no further packets, so waiting here for the ack's
     // own PUBACK would deadlock. A lost ack costs only a retransmission, which the store handles.
     client.publish(this.topic.acks(storeId), JSON.stringify(ack), { qos: 1 }, (error) => {
-      if (error) logger.warn('acknowledgement not sent; the store will retransmit', { storeId, error: errorMessage(error) });
+      if (error)
+        logger.warn('acknowledgement not sent; the store will retransmit', {
+          storeId,
+          error: errorMessage(error),
+        });
     });
     logger.debug('acknowledged batch', {
       storeId,

@@ -12,7 +12,11 @@ export function createHubMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
-    batches: new Counter({ name: 'outpost_hub_batches_total', help: 'Event batches committed', registers: [registry] }),
+    batches: new Counter({
+      name: 'outpost_hub_batches_total',
+      help: 'Event batches committed',
+      registers: [registry],
+    }),
     refusedMessages: new Counter({
       name: 'outpost_hub_refused_messages_total',
       help: 'MQTT messages refused whole (malformed, oversized, wrong topic)',

@@ -87,11 +87,19 @@ export interface QuarantinedEvent {
  */
 export interface HubStore {
   readonly kind: 'sqlite' | 'postgres';
-  insertEventsOnce(storeId: string, epoch: string, events: IncomingEvent[], receivedAt: number): Promise<InsertOutcome>;
+  insertEventsOnce(
+    storeId: string,
+    epoch: string,
+    events: IncomingEvent[],
+    receivedAt: number,
+  ): Promise<InsertOutcome>;
   recordStoreStatus(storeId: string, status: StoreStatusMessage, at: number): Promise<void>;
   listStores(): Promise<StoreSummary[]>;
   /** Events in seq order; epoch defaults to the store's current one. */
-  listTransactions(storeId: string, query: { epoch?: string; after?: number; limit: number }): Promise<{ epoch: string | null; events: StoredEvent[] }>;
+  listTransactions(
+    storeId: string,
+    query: { epoch?: string; after?: number; limit: number },
+  ): Promise<{ epoch: string | null; events: StoredEvent[] }>;
   /** Stored transactions of one business day, every epoch, in capture order: the ERP export. */
   exportDay(storeId: string, businessDay: string): Promise<StoredEvent[]>;
   listQuarantine(storeId: string, limit: number): Promise<QuarantinedEvent[]>;

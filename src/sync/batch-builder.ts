@@ -40,5 +40,10 @@ export function buildEventBatch(
   }
   const first = events[0]!;
   const last = events[parts.length - 1]!;
-  return { payload: `${head}${parts.join(',')}]}`, firstSeq: first.seq, lastSeq: last.seq, count: parts.length };
+  return {
+    payload: `${head}${parts.join(',')}]}`,
+    firstSeq: first.seq,
+    lastSeq: last.seq,
+    count: parts.length,
+  };
 }

@@ -10,5 +10,11 @@ export {
 } from './outbox.js';
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
 export { DatabaseTooNewError } from './outbox-migrations.js';
-export { SyncEngine, DEFAULT_SYNC_TUNING, type SyncTuning, type SyncEngineOptions, type ConnectionState } from './sync-engine.js';
+export {
+  SyncEngine,
+  DEFAULT_SYNC_TUNING,
+  type SyncTuning,
+  type SyncEngineOptions,
+  type ConnectionState,
+} from './sync-engine.js';
 export { buildEventBatch, type BatchLimits, type BuiltBatch } from './batch-builder.js';

@@ -34,7 +34,7 @@ export const outboxMigrations: readonly string[] = [
     currency       TEXT NOT NULL,
     signed_total   INTEGER NOT NULL,        -- minor units: + sale, - return, 0 void
     body           TEXT NOT NULL,           -- exactly as the POS submitted it
-    body_hash      TEXT NOT NULL,           -- canonical JSON digest, for idempotent re-submission
+    body_hash      TEXT NOT NULL,           -- digest of the exact body text, for idempotent re-submission
     state          TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'acked', 'dead', 'discarded')),
     acked_at       INTEGER,
     dead_reason    TEXT,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { TransactionType } from '../contracts/transaction.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { sameJsonValue } from '../lib/canonical-hash.js';
 import { ConflictError, NotFoundError, StorageUnavailableError } from '../lib/errors.js';
 import { createEventIdFactory, newEpoch, type IdFactory } from '../lib/ids.js';
 import { migrate, outboxMigrations } from './outbox-migrations.js';
@@ -16,6 +17,7 @@ export interface CaptureInput {
   currency: string;
   signedTotal: number;
   body: string;
+  /** Digest of the exact body text (textDigest): equal digests mean a byte-identical re-submission. */
   bodyHash: string;
 }
 
@@ -84,6 +86,7 @@ interface EventKeyRow {
   epoch: string;
   seq: number;
   body_hash: string;
+  body: string;
 }
 
 /**
@@ -142,7 +145,7 @@ export class Outbox {
     const db = this.db;
     this.stmt = {
       findByKey: db.prepare(
-        'SELECT event_id, epoch, seq, body_hash FROM events WHERE terminal_id = ? AND transaction_id = ?',
+        'SELECT event_id, epoch, seq, body_hash, body FROM events WHERE terminal_id = ? AND transaction_id = ?',
       ),
       lastSeq: db.prepare('SELECT last_seq FROM epochs WHERE epoch = ?'),
       setLastSeq: db.prepare('UPDATE epochs SET last_seq = ? WHERE epoch = ?'),
@@ -190,7 +193,8 @@ export class Outbox {
           const results = batch.map((item): CaptureResult | ConflictError => {
             const existing = this.stmt.findByKey.get(item.terminalId, item.transactionId);
             if (existing) {
-              if (existing.body_hash !== item.bodyHash) {
+              // Byte-identical retries match on the digest; only a re-serialised one pays for canonical JSON.
+              if (existing.body_hash !== item.bodyHash && !sameJsonValue(existing.body, item.body)) {
                 return new ConflictError(
                   `transaction ${item.transactionId} of terminal ${item.terminalId} was already captured with a different body ` +
                     `(event ${existing.event_id}); a correction must be a new transaction (a void or a return)`,

@@ -1,6 +1,12 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { MqttConfig } from '../contracts/agent-config.js';
-import { ackSchema, SYNC_PROTOCOL_VERSION, topics, type Ack, type StoreStatusMessage } from '../contracts/sync-messages.js';
+import {
+  ackSchema,
+  SYNC_PROTOCOL_VERSION,
+  topics,
+  type Ack,
+  type StoreStatusMessage,
+} from '../contracts/sync-messages.js';
 import type { BackoffPolicy } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
@@ -86,7 +92,12 @@ export class SyncEngine {
       clientOptions: mqttClientOptions(config, {
         clientId: config.clientId ?? `outpost-agent-${storeId}`,
         // The will is fixed at connect time, so it carries no backlog: just "offline".
-        will: { topic: this.topic.status(storeId), payload: Buffer.from(this.statusPayload('offline')), qos: 1, retain: true },
+        will: {
+          topic: this.topic.status(storeId),
+          payload: Buffer.from(this.statusPayload('offline')),
+          qos: 1,
+          retain: true,
+        },
       }),
       logger: options.logger,
       backoff: this.tuning.reconnect,
@@ -94,7 +105,10 @@ export class SyncEngine {
       ...(options.connect ? { connect: options.connect } : {}),
       onConnect: async (client) => {
         await client.subscribeAsync([this.topic.acks(storeId), ...(options.extraTopics ?? [])], { qos: 1 });
-        await client.publishAsync(this.topic.status(storeId), this.statusPayload('online'), { qos: 1, retain: true });
+        await client.publishAsync(this.topic.status(storeId), this.statusPayload('online'), {
+          qos: 1,
+          retain: true,
+        });
         // Every connection starts again from the outbox: whatever the last one had in flight may be lost.
         this.restartFromOutbox();
         setImmediate(() => void this.pump());
@@ -121,7 +135,12 @@ export class SyncEngine {
     }, this.tuning.lingerMs);
   }
 
-  connection(): { state: ConnectionState; since: number; lastError: string | null; lastAckAt: number | null } {
+  connection(): {
+    state: ConnectionState;
+    since: number;
+    lastError: string | null;
+    lastAckAt: number | null;
+  } {
     return { ...this.link.status(), lastAckAt: this.lastAckAt };
   }
 
@@ -132,12 +151,20 @@ export class SyncEngine {
     clearInterval(this.statusTimer);
     // A clean goodbye: the retained status says offline now, rather than after the broker's keep-alive.
     await this.link.stop((client) =>
-      client.publishAsync(this.topic.status(this.options.storeId), this.statusPayload('offline'), { qos: 1, retain: true }).then(() => {}),
+      client
+        .publishAsync(this.topic.status(this.options.storeId), this.statusPayload('offline'), {
+          qos: 1,
+          retain: true,
+        })
+        .then(() => {}),
     );
   }
 
   private publishStatus(): void {
-    this.link.client?.publish(this.topic.status(this.options.storeId), this.statusPayload('online'), { qos: 1, retain: true });
+    this.link.client?.publish(this.topic.status(this.options.storeId), this.statusPayload('online'), {
+      qos: 1,
+      retain: true,
+    });
   }
 
   /** Forget what was published and start again from the first unacknowledged event in the outbox. */
@@ -148,7 +175,13 @@ export class SyncEngine {
 
   private checkAckTimeout(): void {
     const oldest = this.inFlight[0];
-    if (!oldest || this.clock.now() - oldest.sentAt < this.tuning.ackTimeoutMs) return;
+    if (!oldest) {
+      // Idle, but another process may have queued work in the outbox (`outpost deadletters retry` beside
+      // a running agent): no capture, ack or reconnect would wake the pump for it, so look now and then.
+      if (this.link.client) void this.pump();
+      return;
+    }
+    if (this.clock.now() - oldest.sentAt < this.tuning.ackTimeoutMs) return;
     this.options.logger.warn('no acknowledgement in time; publishing unacknowledged events again', {
       storeId: this.options.storeId,
       epoch: oldest.epoch,
@@ -184,7 +217,10 @@ export class SyncEngine {
         }
       } while (this.pumpAgain);
     } catch (error) {
-      this.options.logger.error('publishing failed; will retry', { storeId: this.options.storeId, error: errorMessage(error) });
+      this.options.logger.error('publishing failed; will retry', {
+        storeId: this.options.storeId,
+        error: errorMessage(error),
+      });
     } finally {
       this.pumping = false;
     }
@@ -208,13 +244,33 @@ export class SyncEngine {
       return;
     }
     try {
+      // Another writer under this epoch (a cloned PC, or this store's own database before it was restored)
+      // reads the same acks topic: its answers say nothing about this database's events.
+      if (ack.batch && outbox.eventIdAt(ack.epoch, ack.batch.lastSeq) !== ack.batch.lastEventId) {
+        logger.debug('ignoring an acknowledgement of a batch this database did not send', {
+          storeId,
+          epoch: ack.epoch,
+          lastSeq: ack.batch.lastSeq,
+        });
+        return;
+      }
       const applied = outbox.applyAck(ack);
       this.lastAckAt = this.clock.now();
       for (const r of ack.rejected) {
-        logger.warn('event refused by head office; dead-lettered', { storeId, epoch: ack.epoch, seq: r.seq, reason: r.reason });
+        logger.warn('event refused by head office; dead-lettered', {
+          storeId,
+          epoch: ack.epoch,
+          seq: r.seq,
+          reason: r.reason,
+        });
       }
       if (applied.acked > 0) {
-        logger.debug('acknowledged', { storeId, epoch: ack.epoch, ackedThrough: ack.ackedThrough, count: applied.acked });
+        logger.debug('acknowledged', {
+          storeId,
+          epoch: ack.epoch,
+          ackedThrough: ack.ackedThrough,
+          count: applied.acked,
+        });
       }
       const lastSeq = outbox.lastSeqOf(ack.epoch);
       const restored = ack.epoch === outbox.epoch && ack.highestSeq > lastSeq;
@@ -223,21 +279,36 @@ export class SyncEngine {
           ? `head office holds seq ${ack.highestSeq} of epoch ${ack.epoch}, beyond this database's last seq ${lastSeq}: it was restored from an old backup or copied`
           : `head office holds different events under ${ack.conflicts.length} seq(s) of epoch ${ack.epoch}: this database was copied or restored`;
         const next = outbox.startNewEpoch(reason);
-        logger.warn('started a new epoch', { storeId, previousEpoch: ack.epoch, epoch: next.epoch, moved: next.moved, reason });
+        logger.warn('started a new epoch', {
+          storeId,
+          previousEpoch: ack.epoch,
+          epoch: next.epoch,
+          moved: next.moved,
+          reason,
+        });
         this.restartFromOutbox();
         this.publishStatus();
       } else {
-        this.inFlight = this.inFlight.filter((f) => f.epoch !== ack.epoch || f.lastSeq > ack.ackedThrough);
+        this.inFlight = this.inFlight.filter(
+          (f) => f.epoch !== ack.epoch || (f.lastSeq > ack.ackedThrough && f.lastSeq !== ack.batch?.lastSeq),
+        );
       }
     } catch (error) {
-      logger.error('could not record an acknowledgement; it will come again', { storeId, error: errorMessage(error) });
+      logger.error('could not record an acknowledgement; it will come again', {
+        storeId,
+        error: errorMessage(error),
+      });
       return;
     }
     void this.pump();
   }
 
   private statusPayload(state: 'online' | 'offline'): string {
-    const message: StoreStatusMessage = { v: SYNC_PROTOCOL_VERSION, state, at: new Date(this.clock.now()).toISOString() };
+    const message: StoreStatusMessage = {
+      v: SYNC_PROTOCOL_VERSION,
+      state,
+      at: new Date(this.clock.now()).toISOString(),
+    };
     if (state === 'online') {
       message.epoch = this.options.outbox.epoch;
       message.version = this.options.version;

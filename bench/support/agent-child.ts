@@ -1,0 +1,105 @@
+/**
+ * The store agent under test: startAgent exactly as `outpost agent` runs it (outbox in --data-dir, capture
+ * API on a free port, sync engine to the private Mosquitto with default sync tuning), in its own process.
+ * It loads first and starts on `go`, so the drain is timed from the agent's start, not from Node's.
+ *
+ * The additions are measuring wrappers around this instance's outbox methods the sync engine and the
+ * group commit call: unsentAfter (reading the next batch), applyAck (recording an acknowledgement) and
+ * appendBatch (a live capture's durable commit). applyAck reports the mark `acked` once the agent knows
+ * head office holds everything through --target.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { startAgent } from '../../src/agent/agent.js';
+import { agentConfigSchema } from '../../src/contracts/agent-config.js';
+import { silentLogger } from '../../src/lib/logger.js';
+import { runStagedChild } from './staged-child.js';
+import type { Figures } from './staged-protocol.js';
+import { sum } from './stats.js';
+import { benchTerminals } from './terminals.js';
+
+const { values } = parseArgs({
+  options: {
+    'data-dir': { type: 'string' },
+    'mqtt-url': { type: 'string' },
+    'store-id': { type: 'string' },
+    terminals: { type: 'string' },
+    target: { type: 'string' },
+  },
+});
+const dataDir = values['data-dir'];
+const mqttUrl = values['mqtt-url'];
+if (!dataDir || !mqttUrl) throw new Error('--data-dir and --mqtt-url are required');
+const target = Number(values.target ?? '0');
+
+/** Wraps `fn` so every call is timed into `into`; the wrapper changes nothing else. */
+function timed<A extends unknown[], R>(fn: (...args: A) => R, into: number[]): (...args: A) => R {
+  return (...args) => {
+    const startedAt = performance.now();
+    try {
+      return fn(...args);
+    } finally {
+      into.push(performance.now() - startedAt);
+    }
+  };
+}
+
+runStagedChild(async (context) => {
+  const config = agentConfigSchema.parse({
+    storeId: values['store-id'] ?? 'BENCH-STORE',
+    dataDir,
+    api: { host: '127.0.0.1', port: 0, terminals: benchTerminals(Number(values.terminals ?? '4')) },
+    mqtt: { url: mqttUrl },
+    log: { level: 'info', console: false },
+  });
+  const agent = await startAgent(config, { logger: silentLogger() });
+  // Wrapped before the first publish: the MQTT connection cannot complete within this turn.
+  const outbox = agent.outbox;
+  // Emptied in place by takeFigures: the wrappers hold these arrays.
+  const reads: number[] = [];
+  const acks: number[] = [];
+  const commits: number[] = [];
+  let ackedThrough = 0;
+  outbox.unsentAfter = timed(outbox.unsentAfter.bind(outbox), reads);
+  outbox.appendBatch = timed(outbox.appendBatch.bind(outbox), commits);
+  const applyAck = timed(outbox.applyAck.bind(outbox), acks);
+  outbox.applyAck = (ack) => {
+    const applied = applyAck(ack);
+    if (ack.ackedThrough > ackedThrough) {
+      ackedThrough = ack.ackedThrough;
+      if (target > 0 && ackedThrough >= target) context.mark('acked', { ackedThrough });
+    }
+    return applied;
+  };
+
+  // How late the agent's event loop ran a 1 ms timer: what a capture request waits before it is even read.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+
+  return {
+    url: agent.url,
+    takeFigures(): Figures {
+      const figures = {
+        unsentAfterCalls: reads.length,
+        unsentAfterMs: sum(reads),
+        applyAckCalls: acks.length,
+        applyAckMs: sum(acks),
+        captureCommits: commits.length,
+        captureCommitMs: sum(commits),
+        ackedThrough,
+        loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+        loopDelayMaxMs: loopDelay.max / 1e6,
+      };
+      loopDelay.reset();
+      reads.length = 0;
+      acks.length = 0;
+      commits.length = 0;
+      return figures;
+    },
+    async stop() {
+      const stats = outbox.stats();
+      await agent.stop();
+      return { lastSeq: stats.lastSeq, unsent: stats.unsent.count, ackedThrough };
+    },
+  };
+});

@@ -1,0 +1,151 @@
+import { performance } from 'node:perf_hooks';
+import { canonicalHash } from '../../src/lib/canonical-hash.js';
+import {
+  buildEventBatch,
+  DEFAULT_SYNC_TUNING,
+  Outbox,
+  type CaptureInput,
+  type UnsentEvent,
+} from '../../src/sync/index.js';
+import { numberedSale } from '../../test/support/pos-payloads.js';
+
+/**
+ * The backlog a store builds up while head office is unreachable: numberedSale from test/support with
+ * the free-form extensions a real POS adds (receipt number, loyalty card, footer), about 1 KB of JSON,
+ * each with its own transactionId. Terminals T51… are used only here, so live sales posted during the
+ * drain (terminals T01…) can never collide with a backlog transaction.
+ */
+export function backlogSale(terminalId: string, n: number): Record<string, unknown> {
+  return {
+    ...numberedSale(terminalId, n),
+    extensions: {
+      receiptNo: `R-2026-11-23-${String(n).padStart(9, '0')}`,
+      loyaltyCard: '9876543210123456',
+      loyaltyPoints: 6,
+      lane: 3,
+      customerSegment: 'regular',
+      basketSource: 'scanner',
+      receiptFooter:
+        'Thank you for shopping with us. Returns within 30 days with this receipt. VAT reg. DE123456789.',
+      posSoftware: 'ExamplePOS 7.4.2 build 1187',
+    },
+  };
+}
+
+/** One backlog event as the hub stores it (a hub_events row), for the raw insert baselines. */
+export interface HubEventRow {
+  seq: number;
+  eventId: string;
+  type: 'sale';
+  terminalId: string;
+  transactionId: string;
+  businessDay: string;
+  capturedAt: string;
+  bodyHash: string;
+  body: string;
+}
+
+export interface Backlog {
+  events: number;
+  epoch: string;
+  /** Mean body size, bytes. */
+  bodyBytes: number;
+  fillSeconds: number;
+  rows: HubEventRow[];
+}
+
+/**
+ * Fills a fresh outbox with `events` captures, `chunk` per durable transaction, through
+ * Outbox.appendBatch exactly as the group commit does (body text as submitted, canonical hash,
+ * signed total), then closes it (which checkpoints the WAL into the file, so it can be copied).
+ */
+export function fillBacklog(
+  file: string,
+  options: { events: number; chunk: number; terminals: number },
+): Backlog {
+  const outbox = new Outbox({ file });
+  const rows: HubEventRow[] = [];
+  let bodyBytes = 0;
+  const startedAt = performance.now();
+  try {
+    for (let done = 0; done < options.events;) {
+      const inputs: CaptureInput[] = [];
+      const meta: { terminalId: string; transactionId: string; body: string; bodyHash: string }[] = [];
+      for (let i = 0; i < options.chunk && done + i < options.events; i++) {
+        const n = done + i + 1;
+        const terminalId = `T${51 + (n % options.terminals)}`;
+        const sale = backlogSale(terminalId, n);
+        const body = JSON.stringify(sale);
+        const bodyHash = canonicalHash(sale);
+        bodyBytes += Buffer.byteLength(body);
+        inputs.push({
+          terminalId,
+          transactionId: sale.transactionId as string,
+          type: 'sale',
+          currency: 'EUR',
+          signedTotal: 609,
+          body,
+          bodyHash,
+        });
+        meta.push({ terminalId, transactionId: sale.transactionId as string, body, bodyHash });
+      }
+      const results = outbox.appendBatch(inputs);
+      results.forEach((result, i) => {
+        if (result instanceof Error) throw result;
+        const m = meta[i]!;
+        rows.push({
+          seq: result.seq,
+          eventId: result.eventId,
+          type: 'sale',
+          terminalId: m.terminalId,
+          transactionId: m.transactionId,
+          businessDay: '2026-11-23',
+          capturedAt: new Date().toISOString(),
+          bodyHash: m.bodyHash,
+          body: m.body,
+        });
+      });
+      done += inputs.length;
+    }
+    return {
+      events: rows.length,
+      epoch: outbox.epoch,
+      bodyBytes: bodyBytes / rows.length,
+      fillSeconds: (performance.now() - startedAt) / 1000,
+      rows,
+    };
+  } finally {
+    outbox.close();
+  }
+}
+
+export interface BacklogBatches {
+  /** The exact `events` messages the sync engine publishes for this backlog, in order. */
+  payloads: string[];
+  /** The events of each payload as the outbox hands them over (for the agent-side CPU breakdown). */
+  events: UnsentEvent[][];
+  bytes: number;
+}
+
+/** Reads the backlog back the way the sync engine does (unsentAfter + buildEventBatch, default limits). */
+export function backlogBatches(file: string, storeId: string): BacklogBatches {
+  const outbox = new Outbox({ file });
+  try {
+    const payloads: string[] = [];
+    const events: UnsentEvent[][] = [];
+    let bytes = 0;
+    let cursor = 0;
+    for (;;) {
+      const unsent = outbox.unsentAfter(cursor, DEFAULT_SYNC_TUNING.batch.maxEvents);
+      const batch = buildEventBatch(storeId, outbox.epoch, unsent, DEFAULT_SYNC_TUNING.batch);
+      if (!batch) break;
+      payloads.push(batch.payload);
+      events.push(unsent.slice(0, batch.count));
+      bytes += Buffer.byteLength(batch.payload);
+      cursor = batch.lastSeq;
+    }
+    return { payloads, events, bytes };
+  } finally {
+    outbox.close();
+  }
+}

@@ -1,0 +1,178 @@
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { hubMigrations } from '../../src/hub/hub-migrations.js';
+import type { HubEventRow } from './backlog.js';
+import type { RawRate } from './raw-sqlite.js';
+import { summarize } from './stats.js';
+
+/**
+ * The hub databases' batched-insert ceiling on this machine: the backlog's rows inserted into a fresh
+ * hub_events table (the hub's own migration 1, so the same columns, primary key and unique partial
+ * indexes), `rowsPerCommit` rows per durable transaction, with nothing else: no lookups, no stream
+ * bookkeeping, no parsing. What the hub's ingest adds on top is the difference to the drain.
+ */
+function rateOf(rowsPerCommit: number, rows: number, durations: number[], elapsedMs: number): RawRate {
+  const elapsedS = elapsedMs / 1000;
+  return {
+    rowsPerCommit,
+    rows,
+    commits: durations.length,
+    elapsedS,
+    rowsPerSecond: rows / elapsedS,
+    commitsPerSecond: durations.length / elapsedS,
+    commitMs: summarize(durations),
+  };
+}
+
+const chunks = <T>(items: readonly T[], size: number): T[][] => {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+};
+
+/** better-sqlite3 with the hub's pragmas (WAL, synchronous = FULL), one IMMEDIATE transaction per chunk. */
+export function rawSqliteHubInsert(
+  file: string,
+  rows: readonly HubEventRow[],
+  rowsPerCommit: number,
+): RawRate & { sqliteVersion: string; journalMode: string; synchronous: number } {
+  const db = new Database(file, { timeout: 10_000 });
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.exec(hubMigrations[0]!.sqlite);
+    const insert = db.prepare(
+      `INSERT INTO hub_events (store_id, epoch, seq, event_id, type, status, reason, terminal_id, transaction_id,
+         business_day, captured_at, received_at, body_hash, body)
+       VALUES ('BENCH-STORE', 'ab12cd34ef56ab78', ?, ?, ?, 'stored', NULL, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertChunk = db.transaction((chunk: HubEventRow[], receivedAt: number) => {
+      for (const r of chunk)
+        insert.run(
+          r.seq,
+          r.eventId,
+          r.type,
+          r.terminalId,
+          r.transactionId,
+          r.businessDay,
+          r.capturedAt,
+          receivedAt,
+          r.bodyHash,
+          r.body,
+        );
+    });
+    const durations: number[] = [];
+    const startedAt = performance.now();
+    for (const chunk of chunks(rows, rowsPerCommit)) {
+      const t = performance.now();
+      insertChunk.immediate(chunk, Date.now());
+      durations.push(performance.now() - t);
+    }
+    const rate = rateOf(rowsPerCommit, rows.length, durations, performance.now() - startedAt);
+    return {
+      ...rate,
+      sqliteVersion: db.prepare('SELECT sqlite_version()').pluck().get() as string,
+      journalMode: db.pragma('journal_mode', { simple: true }) as string,
+      synchronous: db.pragma('synchronous', { simple: true }) as number,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * pg (one connection), one statement per transaction of `rowsPerCommit` rows, so each commit is one round
+ * trip for the rows plus BEGIN/COMMIT. `unnest` is the hub's own form (INSERT … SELECT FROM unnest of one
+ * array parameter per column); `values` is a multi-row INSERT … VALUES with one parameter per cell, which
+ * spares pg from escaping every JSON body into an array literal and PostgreSQL from parsing it back.
+ */
+export async function rawPostgresHubInsert(
+  url: string,
+  rows: readonly HubEventRow[],
+  rowsPerCommit: number,
+  form: 'unnest' | 'values',
+): Promise<RawRate> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(hubMigrations[0]!.postgres);
+    const durations: number[] = [];
+    const startedAt = performance.now();
+    for (const chunk of chunks(rows, rowsPerCommit)) {
+      const t = performance.now();
+      await client.query('BEGIN');
+      if (form === 'values') await insertValues(client, chunk);
+      else
+        await client.query(
+          `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
+           transaction_id, business_day, captured_at, body_hash, body)
+         SELECT 'BENCH-STORE', 'ab12cd34ef56ab78', $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::text[],
+           $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])`,
+          [
+            Date.now(),
+            chunk.map((r) => r.seq),
+            chunk.map((r) => r.eventId),
+            chunk.map((r) => r.type),
+            chunk.map(() => 'stored'),
+            chunk.map(() => null),
+            chunk.map((r) => r.terminalId),
+            chunk.map((r) => r.transactionId),
+            chunk.map((r) => r.businessDay),
+            chunk.map((r) => r.capturedAt),
+            chunk.map((r) => r.bodyHash),
+            chunk.map((r) => r.body),
+          ],
+        );
+      await client.query('COMMIT');
+      durations.push(performance.now() - t);
+    }
+    return rateOf(rowsPerCommit, rows.length, durations, performance.now() - startedAt);
+  } finally {
+    await client.end();
+  }
+}
+
+const COLUMNS = 11;
+
+async function insertValues(client: pg.Client, chunk: readonly HubEventRow[]): Promise<void> {
+  const params: unknown[] = [Date.now()];
+  const tuples = chunk.map((r, i) => {
+    params.push(
+      r.seq,
+      r.eventId,
+      r.type,
+      'stored',
+      null,
+      r.terminalId,
+      r.transactionId,
+      r.businessDay,
+      r.capturedAt,
+      r.bodyHash,
+      r.body,
+    );
+    const at = 2 + i * COLUMNS;
+    return `('BENCH-STORE', 'ab12cd34ef56ab78', $1, ${Array.from({ length: COLUMNS }, (_, c) => `$${at + c}`).join(', ')})`;
+  });
+  await client.query(
+    `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
+       transaction_id, business_day, captured_at, body_hash, body) VALUES ${tuples.join(', ')}`,
+    params,
+  );
+}
+
+/** The PostgreSQL settings that decide what a commit costs, for the report. */
+export async function postgresSettings(url: string): Promise<Record<string, string>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string; setting: string; unit: string | null }>(
+      `SELECT name, setting, unit FROM pg_settings WHERE name IN
+         ('server_version', 'fsync', 'synchronous_commit', 'wal_sync_method', 'full_page_writes', 'shared_buffers', 'commit_delay')`,
+    );
+    return Object.fromEntries(rows.map((r) => [r.name, r.unit ? `${r.setting} × ${r.unit}` : r.setting]));
+  } finally {
+    await client.end();
+  }
+}

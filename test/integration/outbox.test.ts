@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionType } from '../../src/contracts/transaction.js';
-import { canonicalHash } from '../../src/lib/canonical-hash.js';
+import { textDigest } from '../../src/lib/canonical-hash.js';
 import { ConflictError, StorageUnavailableError } from '../../src/lib/errors.js';
 import { DatabaseTooNewError, Outbox, type CaptureInput, type CaptureResult } from '../../src/sync/index.js';
 
@@ -36,7 +36,7 @@ function capture(transactionId: string, body = JSON.stringify({ transactionId, t
     currency: 'EUR',
     signedTotal: 100,
     body,
-    bodyHash: canonicalHash(JSON.parse(body)),
+    bodyHash: textDigest(body),
   };
 }
 
@@ -231,5 +231,30 @@ describe('outbox', () => {
     expect(reopened.stats()).toMatchObject({ lastSeq: lastBeforeRestart, total: lastBeforeRestart - 10 });
     expect(stored(reopened.appendBatch([nextBig()]))[0]?.seq).toBe(lastBeforeRestart + 1);
     expect(seqsInTable(reopened)).toEqual(Array.from({ length: lastBeforeRestart - 9 }, (_, i) => i + 11));
+  });
+
+  it('applies an acknowledgement only to the batch it answers: other seqs stay unsent, conflicts stay for a new epoch', () => {
+    const outbox = open();
+    stored(outbox.appendBatch(captures('ack', 10)));
+    const epoch = outbox.epoch;
+    const applied = outbox.applyAck({
+      epoch,
+      ackedThrough: 10, // the hub holds 1..10, but it judged only seqs 4..6 of this database's events
+      batch: { firstSeq: 4, lastSeq: 6, lastEventId: outbox.eventIdAt(epoch, 6)! },
+      rejected: [{ seq: 5, reason: 'invalid' }],
+      conflicts: [{ seq: 6, reason: 'different event' }],
+    });
+    expect(applied).toEqual({ acked: 1, dead: 1 });
+    expect(outbox.unsentAfter(0, 100).map((e) => e.seq)).toEqual([1, 2, 3, 6, 7, 8, 9, 10]);
+    expect(outbox.stats().deadLetters).toBe(1);
+
+    // A new epoch takes every unsent event, in capture order, with fresh gapless seqs; acknowledged and dead stay behind.
+    const next = outbox.startNewEpoch('restored from backup');
+    expect(next.moved).toBe(8);
+    expect(outbox.epoch).toBe(next.epoch);
+    expect(outbox.unsentAfter(0, 100).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(outbox.lastSeqOf(next.epoch)).toBe(8);
+    const [first] = stored(outbox.appendBatch(captures('after', 1)));
+    expect(first).toMatchObject({ epoch: next.epoch, seq: 9 });
   });
 });

@@ -272,6 +272,11 @@ export class Outbox {
     );
   }
 
+  /** Events not yet delivered (dead letters excluded): cheap, from the partial index. */
+  unsentCount(): number {
+    return this.guard(() => this.stmt.unsentStats.get()!.count);
+  }
+
   /** Highest seq handed out in an epoch (0 for an unknown one). */
   lastSeqOf(epoch: string): number {
     return this.guard(() => this.stmt.lastSeq.get(epoch)?.last_seq ?? 0);

@@ -80,6 +80,7 @@ export class SyncEngine {
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastAckAt: number | null = null;
+  private reportedBacklog: number | null = null;
 
   constructor(private readonly options: SyncEngineOptions) {
     this.tuning = { ...DEFAULT_SYNC_TUNING, ...options.tuning };
@@ -289,9 +290,16 @@ export class SyncEngine {
         this.restartFromOutbox();
         this.publishStatus();
       } else {
+        // A batch leaves the window only with its own acknowledgement: ackedThrough may cover it while its
+        // answer was lost, and then only the ack timeout would notice its events are still unsent.
         this.inFlight = this.inFlight.filter(
-          (f) => f.epoch !== ack.epoch || (f.lastSeq > ack.ackedThrough && f.lastSeq !== ack.batch?.lastSeq),
+          (f) =>
+            f.epoch !== ack.epoch ||
+            (ack.batch ? f.lastSeq !== ack.batch.lastSeq : f.lastSeq > ack.ackedThrough),
         );
+        // The retained status carries the backlog: once it is gone, say so rather than wait for the refresh.
+        if (this.inFlight.length === 0 && this.reportedBacklog !== 0 && outbox.unsentCount() === 0)
+          this.publishStatus();
       }
     } catch (error) {
       logger.error('could not record an acknowledgement; it will come again', {
@@ -313,7 +321,8 @@ export class SyncEngine {
       message.epoch = this.options.outbox.epoch;
       message.version = this.options.version;
       try {
-        message.backlog = this.options.outbox.stats().unsent.count;
+        message.backlog = this.options.outbox.unsentCount();
+        this.reportedBacklog = message.backlog;
       } catch {
         // storage trouble is reported by capture; the status still goes out
       }

@@ -240,7 +240,7 @@ describe('outbox', () => {
     const applied = outbox.applyAck({
       epoch,
       ackedThrough: 10, // the hub holds 1..10, but it judged only seqs 4..6 of this database's events
-      batch: { firstSeq: 4, lastSeq: 6, lastEventId: outbox.eventIdAt(epoch, 6)! },
+      batch: { firstSeq: 4, lastSeq: 6 },
       rejected: [{ seq: 5, reason: 'invalid' }],
       conflicts: [{ seq: 6, reason: 'different event' }],
     });

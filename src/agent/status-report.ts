@@ -20,6 +20,9 @@ export interface StatusInputs {
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Broker answers that mean the store's credentials or permissions are wrong, not that the link is down. */
+const REFUSAL = /not authori[sz]ed|bad user ?name or password|certificate/i;
+
 /** Unsent sales older than this while the link is up mean sync is stuck, not just busy. */
 const STUCK_AFTER_SECONDS = 15 * 60;
 
@@ -43,7 +46,16 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
         'Free disk space on this PC or call support. Tills will keep retrying; nothing already saved is lost.',
     });
   }
-  if (input.connection.state === 'offline' || input.connection.state === 'connecting') {
+  const refused = input.connection.lastError !== null && REFUSAL.test(input.connection.lastError);
+  if (refused) {
+    // Waiting will not fix this one: the broker rejects the store's credentials or permissions.
+    problems.push({
+      code: 'sync-refused',
+      severity: 'critical',
+      message: `Head office's broker refuses this store (${input.connection.lastError}). Sales are saved on this PC but cannot be sent.`,
+      action: "Call support: this store's certificate, password or broker permissions need fixing.",
+    });
+  } else if (input.connection.state === 'offline' || input.connection.state === 'connecting') {
     problems.push({
       code: 'head-office-unreachable',
       severity: outbox.unsent.count > 0 && oldestAge !== null && oldestAge > 3600 ? 'warning' : 'info',

@@ -45,6 +45,14 @@ export const mqttConfigSchema = z.strictObject({
     .default('outpost/v1'),
   clientId: z.string().optional(),
   keepaliveSeconds: positiveInt('a number of seconds').default(30),
+  /**
+   * MQTT 5 lets the broker say why it refused a publish (e.g. "not authorised" by an ACL), which then shows
+   * in the status; 4 (MQTT 3.1.1) suits every broker, the embedded one included. Hubs default to 5 when
+   * they use a shared subscription.
+   */
+  protocolVersion: z
+    .union([z.literal(4), z.literal(5), z.coerce.number().pipe(z.union([z.literal(4), z.literal(5)]))])
+    .optional(),
 });
 
 export const agentConfigSchema = z.strictObject({

@@ -12,7 +12,10 @@ export const defaultMqttConnect: MqttConnect = (url, options) => mqtt.connect(ur
  * nothing depends on mqtt.js's in-memory queues or the broker's session).
  */
 export function mqttClientOptions(
-  config: Pick<MqttConfig, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'keepaliveSeconds'>,
+  config: Pick<
+    MqttConfig,
+    'username' | 'password' | 'ca' | 'cert' | 'key' | 'keepaliveSeconds' | 'protocolVersion'
+  >,
   extra: IClientOptions,
 ): IClientOptions {
   const options: IClientOptions = {
@@ -24,6 +27,7 @@ export function mqttClientOptions(
     queueQoSZero: false,
     ...extra,
   };
+  if (config.protocolVersion !== undefined) options.protocolVersion = config.protocolVersion;
   if (config.username !== undefined) options.username = config.username;
   if (config.password !== undefined) options.password = config.password;
   if (config.ca) options.ca = readFileSync(config.ca);

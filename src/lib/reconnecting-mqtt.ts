@@ -50,6 +50,11 @@ export class ReconnectingMqtt {
     return { state: this.linkState, since: this.since, lastError: this.error };
   }
 
+  /** Records a problem seen on a live link (e.g. a refused publish), shown as lastError in the status. */
+  noteError(message: string): void {
+    this.error = message;
+  }
+
   start(): void {
     this.open();
   }

@@ -210,7 +210,11 @@ export class SyncEngine {
           const events = outbox.unsentAfter(this.cursor, this.tuning.batch.maxEvents);
           const batch = buildEventBatch(storeId, epoch, events, this.tuning.batch);
           if (!batch) break;
-          client.publish(this.topic.events(storeId), batch.payload, { qos: 1 });
+          client.publish(this.topic.events(storeId), batch.payload, { qos: 1 }, (error) => {
+            // With MQTT 5 the broker says why it refused (an ACL, a size limit); the outbox still holds the
+            // events and the ack timeout publishes them again, so this is reported, not handled.
+            if (error) this.reportPublishRefused(error);
+          });
           this.cursor = batch.lastSeq;
           this.inFlight.push({ epoch, lastSeq: batch.lastSeq, sentAt: this.clock.now() });
           // Let capture requests in between batches: a big backlog must not starve live sales.
@@ -225,6 +229,14 @@ export class SyncEngine {
     } finally {
       this.pumping = false;
     }
+  }
+
+  private reportPublishRefused(error: Error): void {
+    this.link.noteError(`the broker refused a batch: ${errorMessage(error)}`);
+    this.options.logger.error('broker refused a batch; it will be published again', {
+      storeId: this.options.storeId,
+      error: errorMessage(error),
+    });
   }
 
   private onMessage(topic: string, payload: Buffer): void {

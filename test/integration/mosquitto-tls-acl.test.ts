@@ -119,12 +119,22 @@ describe('production Mosquitto config (docs/mosquitto.conf + docs/mosquitto-acl)
     });
   }
 
-  async function startStoreAgent(storeId: string, client: CertPair): Promise<RunningAgent> {
+  async function startStoreAgent(
+    storeId: string,
+    client: CertPair,
+    protocolVersion?: 4 | 5,
+  ): Promise<RunningAgent> {
     const config = agentConfigSchema.parse({
       storeId,
       dataDir: makeTempDir(`agent-${storeId}`),
       api: { host: '127.0.0.1', port: 0, terminals: [TERMINAL] },
-      mqtt: { url, ca: certs.ca, cert: client.cert, key: client.key },
+      mqtt: {
+        url,
+        ca: certs.ca,
+        cert: client.cert,
+        key: client.key,
+        ...(protocolVersion ? { protocolVersion } : {}),
+      },
       sync: { ackTimeoutMs: 3000, reconnectInitialMs: 100, reconnectMaxMs: 1000 },
     });
     return startAgent(config, { logger: silentLogger() });
@@ -252,6 +262,30 @@ describe('production Mosquitto config (docs/mosquitto.conf + docs/mosquitto-acl)
         async () => (await hub.store.listStores()).some((s) => s.storeId === 'S001' && s.online),
         broker.log,
       );
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('tells the store manager when the broker refuses a store whose certificate is not its own (MQTT 5)', async () => {
+    // A PC set up as S002 but given S001's certificate: every publish under S002 is refused by the ACL.
+    const agent = await startStoreAgent('S002', certs.clients.S001, 5);
+    try {
+      await postSale(agent, 'misconfigured-1');
+      let problems: string[] = [];
+      await waitUntil(
+        'the status shows the refusal',
+        async () => {
+          const status = (await (await fetch(`${agent.url}/v1/status`)).json()) as {
+            problems: { code: string }[];
+          };
+          problems = status.problems.map((p) => p.code);
+          return problems.includes('sync-refused');
+        },
+        broker.log,
+      );
+      expect(agent.outbox.stats().unsent.count).toBe(1);
+      expect(await hubEventsOf('S002')).toEqual([]);
     } finally {
       await agent.stop();
     }

@@ -96,4 +96,12 @@ describe('status report', () => {
     expect(report.problems).toMatchObject([{ code: 'dead-letters', severity: 'warning' }]);
     expect(report.problems[0]?.message).toMatch(/^2 transaction/);
   });
+
+  it('tells the manager to call support when the broker refuses the store data while connected', () => {
+    const refused = inputs({
+      connection: { state: 'online', since: NOW, lastError: 'the broker refused a batch: Not authorized' },
+    });
+    expect(codes(refused)).toEqual(['sync-refused']);
+    expect(buildStatusReport(refused).problems[0]!.message).toContain('Not authorized');
+  });
 });

@@ -8,7 +8,7 @@
  * appendBatch (a live capture's durable commit). applyAck reports the mark `acked` once the agent knows
  * head office holds everything through --target.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../../src/agent/agent.js';
 import { agentConfigSchema } from '../../src/contracts/agent-config.js';
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'store-id': { type: 'string' },
     terminals: { type: 'string' },
     target: { type: 'string' },
+    'batch-max-events': { type: 'string' },
+    'batch-max-bytes': { type: 'string' },
   },
 });
 const dataDir = values['data-dir'];
@@ -50,6 +52,14 @@ runStagedChild(async (context) => {
     dataDir,
     api: { host: '127.0.0.1', port: 0, terminals: benchTerminals(Number(values.terminals ?? '4')) },
     mqtt: { url: mqttUrl },
+    ...(values['batch-max-events']
+      ? {
+          sync: {
+            batchMaxEvents: values['batch-max-events'],
+            batchMaxBytes: values['batch-max-bytes'] ?? String(1024 * 1024),
+          },
+        }
+      : {}),
     log: { level: 'info', console: false },
   });
   const agent = await startAgent(config, { logger: silentLogger() });
@@ -75,6 +85,13 @@ runStagedChild(async (context) => {
   // How late the agent's event loop ran a 1 ms timer: what a capture request waits before it is even read.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  // Garbage-collection pauses, to tell a GC stall from a slow SQLite call when the loop delay peaks.
+  const gcPauses: number[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const max = (values: readonly number[]) => (values.length ? Math.max(...values) : Number.NaN);
 
   return {
     url: agent.url,
@@ -89,14 +106,21 @@ runStagedChild(async (context) => {
         ackedThrough,
         loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
         loopDelayMaxMs: loopDelay.max / 1e6,
+        unsentAfterMaxMs: max(reads),
+        applyAckMaxMs: max(acks),
+        captureCommitMaxMs: max(commits),
+        gcMs: sum(gcPauses),
+        gcMaxMs: max(gcPauses),
       };
       loopDelay.reset();
+      gcPauses.length = 0;
       reads.length = 0;
       acks.length = 0;
       commits.length = 0;
       return figures;
     },
     async stop() {
+      gcObserver.disconnect();
       const stats = outbox.stats();
       await agent.stop();
       return { lastSeq: stats.lastSeq, unsent: stats.unsent.count, ackedThrough };

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { hubMigrations } from '../../src/hub/hub-migrations.js';
 import type { HubEventRow } from './backlog.js';
+import { observe } from './disturbance.js';
 import type { RawRate } from './raw-sqlite.js';
 import { summarize } from './stats.js';
 
@@ -93,42 +94,45 @@ export async function rawPostgresHubInsert(
   rows: readonly HubEventRow[],
   rowsPerCommit: number,
   form: 'unnest' | 'values',
-): Promise<RawRate> {
+): Promise<RawRate & { otherCpuPct: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     await client.query(hubMigrations[0]!.postgres);
     const durations: number[] = [];
     const startedAt = performance.now();
-    for (const chunk of chunks(rows, rowsPerCommit)) {
-      const t = performance.now();
-      await client.query('BEGIN');
-      if (form === 'values') await insertValues(client, chunk);
-      else
-        await client.query(
-          `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
+    // Observed while the connection (and so its server process) is still there to be counted as ours.
+    const { otherCpuPct } = await observe(async () => {
+      for (const chunk of chunks(rows, rowsPerCommit)) {
+        const t = performance.now();
+        await client.query('BEGIN');
+        if (form === 'values') await insertValues(client, chunk);
+        else
+          await client.query(
+            `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
            transaction_id, business_day, captured_at, body_hash, body)
          SELECT 'BENCH-STORE', 'ab12cd34ef56ab78', $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::text[],
            $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])`,
-          [
-            Date.now(),
-            chunk.map((r) => r.seq),
-            chunk.map((r) => r.eventId),
-            chunk.map((r) => r.type),
-            chunk.map(() => 'stored'),
-            chunk.map(() => null),
-            chunk.map((r) => r.terminalId),
-            chunk.map((r) => r.transactionId),
-            chunk.map((r) => r.businessDay),
-            chunk.map((r) => r.capturedAt),
-            chunk.map((r) => r.bodyHash),
-            chunk.map((r) => r.body),
-          ],
-        );
-      await client.query('COMMIT');
-      durations.push(performance.now() - t);
-    }
-    return rateOf(rowsPerCommit, rows.length, durations, performance.now() - startedAt);
+            [
+              Date.now(),
+              chunk.map((r) => r.seq),
+              chunk.map((r) => r.eventId),
+              chunk.map((r) => r.type),
+              chunk.map(() => 'stored'),
+              chunk.map(() => null),
+              chunk.map((r) => r.terminalId),
+              chunk.map((r) => r.transactionId),
+              chunk.map((r) => r.businessDay),
+              chunk.map((r) => r.capturedAt),
+              chunk.map((r) => r.bodyHash),
+              chunk.map((r) => r.body),
+            ],
+          );
+        await client.query('COMMIT');
+        durations.push(performance.now() - t);
+      }
+    });
+    return { ...rateOf(rowsPerCommit, rows.length, durations, performance.now() - startedAt), otherCpuPct };
   } finally {
     await client.end();
   }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import mqtt from 'mqtt';
+import { observe } from './disturbance.js';
 import { startStagedProcess } from './staged-process.js';
 
 export interface RawMqttResult {
@@ -11,6 +12,8 @@ export interface RawMqttResult {
   megabytesPerSecond: number;
   /** CPU of the receiving process, % of one core. */
   subscriberCpuPct: number;
+  /** CPU used meanwhile by processes that are not the bench's, % of one core. */
+  otherCpuPct: number;
 }
 
 /**
@@ -44,12 +47,16 @@ export async function measureRawMqtt(
     try {
       await subscriber.sample(); // starts the subscriber's CPU interval
       const startedAt = performance.now();
-      const acked = Promise.all(
-        payloads.map((payload) => publisher.publishAsync(topic, payload, { qos: 1 })),
-      );
-      const received = await subscriber.mark('received', timeoutMs);
+      // Observed while the subscriber is still running, so its CPU counts as ours.
+      const { result: received, otherCpuPct } = await observe(async () => {
+        const acked = Promise.all(
+          payloads.map((payload) => publisher.publishAsync(topic, payload, { qos: 1 })),
+        );
+        const mark = await subscriber.mark('received', timeoutMs);
+        await acked;
+        return mark;
+      });
       const sample = await subscriber.sample();
-      await acked;
       const elapsedS = (received.at - startedAt) / 1000;
       const bytes = received.info.bytes ?? 0;
       return {
@@ -60,6 +67,7 @@ export async function measureRawMqtt(
         eventsPerSecond: events / elapsedS,
         megabytesPerSecond: bytes / 1e6 / elapsedS,
         subscriberCpuPct: (sample.cpuMs / sample.elapsedMs) * 100,
+        otherCpuPct,
       };
     } finally {
       await publisher.endAsync();

@@ -43,7 +43,7 @@ export function runStagedChild(start: (context: StagedChildContext) => Promise<S
     try {
       const info = server ? await server.stop() : {};
       send({ type: 'stopped', info });
-      // A plain exit (not a kill), so --cpu-prof writes its profile.
+      // A plain exit once the reply is out (stdout to a pipe is synchronous on Linux).
       process.exit(0);
     } catch (error) {
       send({ type: 'error', message: describe(error) });

@@ -3,9 +3,58 @@ import type { StepCost } from './ingest-breakdown.js';
 import type { LiveLoadResult } from './live-load.js';
 import type { RawMqttResult } from './raw-mqtt.js';
 import type { RawRate } from './raw-sqlite.js';
+import type { Figures } from './staged-protocol.js';
 import { fmt, table } from './report.js';
 
 export type DbKind = 'sqlite' | 'postgres';
+
+/** What held up the agent's event loop (and so every capture request behind it), ms. */
+export interface AgentStalls {
+  /** How late the loop ran a 1 ms timer (monitorEventLoopDelay). */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** The longest single call of each kind: all synchronous, so each blocks the loop for that long. */
+  unsentAfterMaxMs: number;
+  applyAckMaxMs: number;
+  captureCommitMaxMs: number;
+  gcMs: number;
+  gcMaxMs: number;
+}
+
+export const agentStalls = (f: Figures): AgentStalls => ({
+  loopDelayP99Ms: f.loopDelayP99Ms ?? Number.NaN,
+  loopDelayMaxMs: f.loopDelayMaxMs ?? Number.NaN,
+  unsentAfterMaxMs: f.unsentAfterMaxMs ?? Number.NaN,
+  applyAckMaxMs: f.applyAckMaxMs ?? Number.NaN,
+  captureCommitMaxMs: f.captureCommitMaxMs ?? Number.NaN,
+  gcMs: f.gcMs ?? Number.NaN,
+  gcMaxMs: f.gcMaxMs ?? Number.NaN,
+});
+
+export function stallTable(rows: readonly { label: string; stalls: AgentStalls; seconds: number }[]): string {
+  return table(
+    [
+      'agent',
+      'loop delay p99 ms',
+      'max',
+      'longest outbox read',
+      'longest ack write',
+      'longest capture commit',
+      'GC ms/s',
+      'longest GC',
+    ],
+    rows.map(({ label, stalls: x, seconds }) => [
+      label,
+      ms(x.loopDelayP99Ms),
+      ms(x.loopDelayMaxMs),
+      ms(x.unsentAfterMaxMs),
+      ms(x.applyAckMaxMs),
+      ms(x.captureCommitMaxMs),
+      ms(x.gcMs / seconds),
+      ms(x.gcMaxMs),
+    ]),
+  );
+}
 
 export interface DrainResult {
   db: DbKind;
@@ -37,9 +86,7 @@ export interface DrainResult {
     unsentAfterMs: number;
     applyAckMs: number;
     captureCommitMs: number;
-    /** How late the agent's event loop ran a 1 ms timer during the drain (monitorEventLoopDelay). */
-    loopDelayP99Ms: number;
-    loopDelayMaxMs: number;
+    stalls: AgentStalls;
   };
   /** CPU by process during the drain, % of one core (the machine has `cpus` × 100 %). */
   cpuByProcess: Record<string, number>;
@@ -90,11 +137,15 @@ export function throughputTable(
   return table([`${fmt(events)} events`, 'events/s', 'seconds', 'MB/s', 'other CPU', 'notes'], rows);
 }
 
+/** CPU time per backlog event, µs: robust to a busy machine, unlike the rates (live sales included). */
+const perEvent = (d: DrainResult, cpuPct: number) => ((cpuPct / 100) * d.seconds * 1e6) / d.events;
+
 export function drainTable(drains: readonly DrainResult[]): string {
   return table(
     [
       'drain',
       'hub CPU',
+      'hub CPU µs/event',
       'hub loop busy',
       'batches',
       'ingest ms (parse+store)',
@@ -103,6 +154,7 @@ export function drainTable(drains: readonly DrainResult[]): string {
       'p99',
       'store share of drain',
       'agent CPU',
+      'agent CPU µs/event',
       'agent loop busy',
       'outbox reads ms',
       'ack writes ms',
@@ -110,6 +162,7 @@ export function drainTable(drains: readonly DrainResult[]): string {
     drains.map((d) => [
       d.label,
       pct(d.hub.cpuPct),
+      fmt(perEvent(d, d.hub.cpuPct)),
       pct(d.hub.eventLoopUtilization * 100),
       fmt(d.hub.batches),
       fmt(d.hub.ingestMs),
@@ -118,6 +171,7 @@ export function drainTable(drains: readonly DrainResult[]): string {
       ms(d.hub.storeMsP99),
       pct((d.hub.storeMs / (d.seconds * 1000)) * 100),
       pct(d.agent.cpuPct),
+      fmt(perEvent(d, d.agent.cpuPct)),
       pct(d.agent.eventLoopUtilization * 100),
       fmt(d.agent.unsentAfterMs),
       fmt(d.agent.applyAckMs),
@@ -133,14 +187,7 @@ export function cpuTable(drains: readonly DrainResult[], cpus: number): string {
   ).concat(`\n(% of one core; the machine has ${cpus} cores = ${cpus * 100}%)`);
 }
 
-export function latencyTable(
-  rows: {
-    label: string;
-    load: LiveLoadResult;
-    otherCpuPct: number;
-    loopDelayMs: { p99: number; max: number };
-  }[],
-): string {
+export function latencyTable(rows: { label: string; load: LiveLoadResult; otherCpuPct: number }[]): string {
   return table(
     [
       'live sales',
@@ -152,11 +199,9 @@ export function latencyTable(
       'p99 ms',
       'max ms',
       'waited for a connection p99',
-      'agent loop delay p99',
-      'max',
       'other CPU',
     ],
-    rows.map(({ label, load, otherCpuPct, loopDelayMs }) => [
+    rows.map(({ label, load, otherCpuPct }) => [
       label,
       fmt(load.sent),
       fmt(load.created),
@@ -166,8 +211,6 @@ export function latencyTable(
       ms(load.latencyMs.p99),
       ms(load.latencyMs.max),
       ms(load.queuedMs.p99),
-      ms(loopDelayMs.p99),
-      ms(loopDelayMs.max),
       pct(otherCpuPct),
     ]),
   );

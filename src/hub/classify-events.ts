@@ -1,3 +1,4 @@
+import { sameJsonValue } from '../lib/canonical-hash.js';
 import type { EventStatus, IncomingEvent, SeqReason } from './hub-store.js';
 
 /** What the database already holds that bears on an incoming batch; both hub stores look it up the same way. */
@@ -7,7 +8,7 @@ export interface ExistingFacts {
   /** Stored events (any epoch) carrying one of the batch's eventIds. */
   storedByEventId: Map<string, { epoch: string; seq: number }>;
   /** Stored events of this store (any epoch) with one of the batch's (terminalId, transactionId) pairs. */
-  storedByTransaction: Map<string, { epoch: string; seq: number; bodyHash: string }>;
+  storedByTransaction: Map<string, { epoch: string; seq: number; bodyHash: string; bodyText: string }>;
 }
 
 export interface RowToInsert {
@@ -93,7 +94,11 @@ export function classifyEvents(
     const sameTransaction = key ? byTransaction.get(key) : undefined;
     if (sameTransaction) {
       const where = `epoch ${sameTransaction.epoch} seq ${sameTransaction.seq}`;
-      if (sameTransaction.bodyHash === event.bodyHash) {
+      // A POS may re-serialise a retry (another key order): only then is canonical JSON worth its cost.
+      if (
+        sameTransaction.bodyHash === event.bodyHash ||
+        sameJsonValue(sameTransaction.bodyText, event.bodyText)
+      ) {
         insert(
           'duplicate',
           `transaction ${event.transactionId} of terminal ${event.terminalId} is already stored as ${where}`,
@@ -109,7 +114,8 @@ export function classifyEvents(
     insert('stored', null);
     out.stored++;
     byEventId.set(event.eventId, { epoch, seq: event.seq });
-    if (key) byTransaction.set(key, { epoch, seq: event.seq, bodyHash: event.bodyHash });
+    if (key)
+      byTransaction.set(key, { epoch, seq: event.seq, bodyHash: event.bodyHash, bodyText: event.bodyText });
   }
   return out;
 }

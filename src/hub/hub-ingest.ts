@@ -5,6 +5,7 @@ import {
   SYNC_PROTOCOL_VERSION,
   topics,
   type AckInput,
+  type EventBatch,
 } from '../contracts/sync-messages.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
@@ -12,7 +13,7 @@ import type { Logger } from '../lib/logger.js';
 import { mqttClientOptions, type MqttConnect } from '../lib/mqtt-connection.js';
 import { ReconnectingMqtt } from '../lib/reconnecting-mqtt.js';
 import type { HubMetrics } from './hub-metrics.js';
-import type { HubStore } from './hub-store.js';
+import type { HubStore, IncomingEvent } from './hub-store.js';
 import { parseEventBatch } from './parse-event-batch.js';
 
 export interface HubIngestOptions {
@@ -28,11 +29,19 @@ export interface HubIngestOptions {
 
 /**
  * Takes store events from the broker, stores each exactly once and acknowledges after the commit.
- * Messages are handled one at a time inside mqtt.js's handleMessage, so the broker's PUBACK also
- * waits for the commit: a hub that dies mid-batch leaves the message to be delivered again.
+ * Commits run one at a time; the next message is parsed and validated while the previous one commits
+ * (PostgreSQL round trips leave the CPU idle otherwise), with at most MAX_AHEAD messages taken from the
+ * broker ahead of their commit. Their MQTT PUBACK may thus precede the commit: harmless, because only the
+ * application-level ack, sent after the commit, makes a store forget an event, and a store re-publishes
+ * whatever is not acknowledged in time.
  */
+const MAX_AHEAD = 2;
+
 export class HubIngest {
   private readonly link: ReconnectingMqtt;
+  private commits: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private readonly held: (() => void)[] = [];
   private readonly topic: ReturnType<typeof topics>;
   private readonly clock: Clock;
 
@@ -54,17 +63,7 @@ export class HubIngest {
       clock: this.clock,
       ...(options.connect ? { connect: options.connect } : {}),
       configure: (client) => {
-        client.handleMessage = (packet, done) => {
-          this.handle(client, packet).then(
-            () => done(),
-            (error: unknown) => {
-              options.logger.error('message handling failed; it will be redelivered', {
-                error: errorMessage(error),
-              });
-              done();
-            },
-          );
-        };
+        client.handleMessage = (packet, done) => this.accept(client, packet, done);
       },
       onConnect: async (client) => {
         // Status is retained; shared subscriptions get no retained messages, so every hub reads it directly.
@@ -86,13 +85,46 @@ export class HubIngest {
     return this.link.stop();
   }
 
-  private async handle(client: MqttClient, packet: IPublishPacket): Promise<void> {
+  /** mqtt.js's handleMessage: prepare now, commit in turn, and take the next message if few are waiting. */
+  private accept(client: MqttClient, packet: IPublishPacket, done: () => void): void {
+    let commit: (() => Promise<void>) | undefined;
+    try {
+      commit = this.prepare(client, packet);
+    } catch (error) {
+      this.options.logger.error('could not read a message; the store will publish it again', {
+        error: errorMessage(error),
+      });
+    }
+    if (!commit) {
+      done();
+      return;
+    }
+    const work = commit;
+    this.queued++;
+    this.commits = this.commits
+      .then(work)
+      .catch((error: unknown) => {
+        this.options.logger.error('storing a batch failed; the store will publish it again', {
+          error: errorMessage(error),
+        });
+      })
+      .finally(() => {
+        this.queued--;
+        this.held.shift()?.();
+      });
+    if (this.queued <= MAX_AHEAD) done();
+    else this.held.push(done);
+  }
+
+  /** Parses and validates a message (CPU only) and returns what commits and acknowledges it. */
+  private prepare(client: MqttClient, packet: IPublishPacket): (() => Promise<void>) | undefined {
     const storeId = this.topic.storeIdOf(packet.topic);
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    if (storeId && packet.topic === this.topic.status(storeId)) return this.handleStatus(storeId, payload);
-    if (!storeId || packet.topic !== this.topic.events(storeId)) return;
+    if (storeId && packet.topic === this.topic.status(storeId))
+      return () => this.handleStatus(storeId, payload);
+    if (!storeId || packet.topic !== this.topic.events(storeId)) return undefined;
 
-    const { logger, metrics, store } = this.options;
+    const { logger, metrics } = this.options;
     const started = performance.now();
     const parsed = parseEventBatch(storeId, payload);
     if (!parsed.ok) {
@@ -103,9 +135,19 @@ export class HubIngest {
         bytes: payload.length,
         reason: parsed.reason,
       });
-      return;
+      return undefined;
     }
-    const { batch, events } = parsed;
+    return () => this.commit(client, storeId, parsed.batch, parsed.events, started);
+  }
+
+  private async commit(
+    client: MqttClient,
+    storeId: string,
+    batch: EventBatch,
+    events: IncomingEvent[],
+    started: number,
+  ): Promise<void> {
+    const { logger, metrics, store } = this.options;
     const outcome = await store.insertEventsOnce(storeId, batch.epoch, events, this.clock.now());
     metrics.batches.inc();
     metrics.ingestSeconds.observe((performance.now() - started) / 1000);

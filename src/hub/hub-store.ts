@@ -12,6 +12,7 @@ export interface IncomingEvent {
   businessDay: string | null;
   /** The body re-serialised from the parsed message: deep-equal to what the POS submitted. */
   bodyText: string;
+  /** textDigest of bodyText. */
   bodyHash: string;
   /** Why the hub refuses this event, or undefined when it is valid. */
   invalidReason: string | undefined;

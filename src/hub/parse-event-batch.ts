@@ -1,6 +1,6 @@
 import { eventBatchSchema, SYNC_LIMITS, type EventBatch } from '../contracts/sync-messages.js';
 import { transactionSchema } from '../contracts/transaction.js';
-import { canonicalHash } from '../lib/canonical-hash.js';
+import { textDigest } from '../lib/canonical-hash.js';
 import type { IncomingEvent } from './hub-store.js';
 
 export type ParsedBatch =
@@ -16,6 +16,7 @@ const field = (body: unknown, name: string): string | null => {
   return typeof value === 'string' &&
     value.length > 0 &&
     value.length <= 128 &&
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
     !/[\u0000-\u001f\u007f]/.test(value)
     ? value
     : null;
@@ -63,6 +64,7 @@ export function parseEventBatch(topicStoreId: string | undefined, payload: Buffe
     } else if (tx.data.type !== event.type) {
       invalidReason = `event type ${event.type} does not match the transaction's type ${tx.data.type}`;
     }
+    const bodyText = JSON.stringify(event.body) ?? 'null';
     return {
       seq: event.seq,
       eventId: event.eventId,
@@ -71,8 +73,9 @@ export function parseEventBatch(topicStoreId: string | undefined, payload: Buffe
       terminalId: field(event.body, 'terminalId'),
       transactionId: field(event.body, 'transactionId'),
       businessDay: field(event.body, 'businessDay'),
-      bodyText: JSON.stringify(event.body) ?? 'null',
-      bodyHash: canonicalHash(event.body ?? null),
+      bodyText,
+      // The agent sends each event's stored text unchanged, so a redelivery re-serialises to the same text.
+      bodyHash: textDigest(bodyText),
       invalidReason,
     };
   });

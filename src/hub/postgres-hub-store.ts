@@ -235,10 +235,11 @@ export class PostgresHubStore implements HubStore {
         epoch: string;
         seq: string;
         body_hash: string;
+        body: string;
       }>(
-        `SELECT e.terminal_id, e.transaction_id, e.epoch, e.seq, e.body_hash
+        `SELECT e.terminal_id, e.transaction_id, e.epoch, e.seq, e.body_hash, e.body
          FROM unnest($2::text[], $3::text[]) AS b(terminal_id, transaction_id)
-         CROSS JOIN LATERAL (SELECT terminal_id, transaction_id, epoch, seq, body_hash FROM hub_events
+         CROSS JOIN LATERAL (SELECT terminal_id, transaction_id, epoch, seq, body_hash, body FROM hub_events
                              WHERE store_id = $1 AND status = 'stored' AND terminal_id = b.terminal_id
                                AND transaction_id = b.transaction_id LIMIT 1) e`,
         [storeId, keyed.map((e) => e.terminalId), keyed.map((e) => e.transactionId)],
@@ -248,6 +249,7 @@ export class PostgresHubStore implements HubStore {
           epoch: r.epoch,
           seq: num(r.seq),
           bodyHash: r.body_hash,
+          bodyText: r.body,
         });
       }
     }

@@ -134,7 +134,7 @@ export class SqliteHubStore implements HubStore {
           .map((e) => [e.terminalId, e.transactionId]);
         for (const r of db
           .prepare(
-            `SELECT terminal_id, transaction_id, epoch, seq, body_hash FROM hub_events
+            `SELECT terminal_id, transaction_id, epoch, seq, body_hash, body FROM hub_events
              WHERE store_id = ? AND status = 'stored' AND (terminal_id, transaction_id) IN
                (SELECT value ->> 0, value ->> 1 FROM json_each(?))`,
           )
@@ -144,10 +144,12 @@ export class SqliteHubStore implements HubStore {
           epoch: string;
           seq: number;
           body_hash: string;
+          body: string;
         }[]) {
           facts.storedByTransaction.set(transactionKey(r.terminal_id, r.transaction_id), {
             epoch: r.epoch,
             seq: r.seq,
+            bodyText: r.body,
             bodyHash: r.body_hash,
           });
         }

@@ -114,9 +114,11 @@ export class Outbox {
     lastSeq: Database.Statement<[string], { last_seq: number }>;
     setLastSeq: Database.Statement<[number, string]>;
     insert: Database.Statement<
-      [string, string, number, string, string, string, string, number, string, number, string, string]
+      [string, string, number, string, string, string, string, number, number, string, string]
     >;
+    insertBody: Database.Statement<[number | bigint, string]>;
     unsentStats: Database.Statement<[], { count: number; oldest: number | null }>;
+    unsentCount: Database.Statement<[], { count: number }>;
     atRisk: Database.Statement<[], { currency: string; amount: number }>;
     lastAck: Database.Statement<[], { seq: number; acked_at: number }>;
     deadCount: Database.Statement<[], { count: number }>;
@@ -145,17 +147,21 @@ export class Outbox {
     const db = this.db;
     this.stmt = {
       findByKey: db.prepare(
-        'SELECT event_id, epoch, seq, body_hash, body FROM events WHERE terminal_id = ? AND transaction_id = ?',
+        `SELECT e.event_id, e.epoch, e.seq, e.body_hash, b.body FROM events e JOIN event_bodies b ON b.id = e.id
+         WHERE e.terminal_id = ? AND e.transaction_id = ?`,
       ),
       lastSeq: db.prepare('SELECT last_seq FROM epochs WHERE epoch = ?'),
       setLastSeq: db.prepare('UPDATE epochs SET last_seq = ? WHERE epoch = ?'),
       insert: db.prepare(
-        `INSERT INTO events (event_id, epoch, seq, terminal_id, transaction_id, type, currency, signed_total, body, captured_at, body_hash, state)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO events (event_id, epoch, seq, terminal_id, transaction_id, type, currency, signed_total, captured_at, body_hash, state)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      insertBody: db.prepare('INSERT INTO event_bodies (id, body) VALUES (?, ?)'),
       unsentStats: db.prepare(
         "SELECT count(*) AS count, min(captured_at) AS oldest FROM events WHERE state = 'pending'",
       ),
+      // Index-only (events_unsent): unlike unsentStats it never reads the event rows.
+      unsentCount: db.prepare("SELECT count(*) AS count FROM events WHERE state = 'pending'"),
       atRisk: db.prepare(
         "SELECT currency, sum(signed_total) AS amount FROM events WHERE state IN ('pending', 'dead') GROUP BY currency ORDER BY currency",
       ),
@@ -210,7 +216,7 @@ export class Outbox {
             }
             seq += 1;
             const eventId = this.eventIds();
-            this.stmt.insert.run(
+            const { lastInsertRowid } = this.stmt.insert.run(
               eventId,
               epoch,
               seq,
@@ -219,11 +225,11 @@ export class Outbox {
               item.type,
               item.currency,
               item.signedTotal,
-              item.body,
               now,
               item.bodyHash,
               'pending',
             );
+            this.stmt.insertBody.run(lastInsertRowid, item.body);
             return { eventId, epoch, seq, duplicate: false };
           });
           this.stmt.setLastSeq.run(seq, epoch);
@@ -265,8 +271,9 @@ export class Outbox {
       () =>
         this.db
           .prepare(
-            `SELECT seq, event_id AS eventId, type, captured_at AS capturedAt, body FROM events
-           WHERE epoch = ? AND state = 'pending' AND seq > ? ORDER BY seq LIMIT ?`,
+            `SELECT e.seq, e.event_id AS eventId, e.type, e.captured_at AS capturedAt, b.body
+             FROM events e JOIN event_bodies b ON b.id = e.id
+             WHERE e.epoch = ? AND e.state = 'pending' AND e.seq > ? ORDER BY e.seq LIMIT ?`,
           )
           .all(this.currentEpoch, afterSeq, limit) as UnsentEvent[],
     );
@@ -274,7 +281,7 @@ export class Outbox {
 
   /** Events not yet delivered (dead letters excluded): cheap, from the partial index. */
   unsentCount(): number {
-    return this.guard(() => this.stmt.unsentStats.get()!.count);
+    return this.guard(() => this.stmt.unsentCount.get()!.count);
   }
 
   /** Highest seq handed out in an epoch (0 for an unknown one). */

@@ -320,7 +320,8 @@ export class SyncEngine {
       });
       return;
     }
-    void this.pump();
+    // A turn of the event loop first: tills waiting behind this ack's bookkeeping get their answers.
+    setImmediate(() => void this.pump());
   }
 
   private statusPayload(state: 'online' | 'offline'): string {

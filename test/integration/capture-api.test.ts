@@ -499,7 +499,7 @@ describe('capture API: accepted and repeated transactions', () => {
     expect(accepted.seq).toBe(before.lastSeq + 1);
     expect(accepted.duplicate).toBeUndefined();
     const row = agent.outbox.database
-      .prepare('SELECT body, seq, event_id FROM events WHERE terminal_id = ? AND transaction_id = ?')
+      .prepare('SELECT body, seq, event_id FROM event_log WHERE terminal_id = ? AND transaction_id = ?')
       .get('T1', 'exact-1');
     expect(row).toEqual({ body: text, seq: accepted.seq, event_id: accepted.eventId });
   });
@@ -550,7 +550,7 @@ describe('capture API: accepted and repeated transactions', () => {
     expect(apiErrorSchema.parse(answer).error).toContain(first.eventId);
     expect(outboxState()).toEqual(before);
     const storedBody = agent.outbox.database
-      .prepare('SELECT body FROM events WHERE event_id = ?')
+      .prepare('SELECT body FROM event_log WHERE event_id = ?')
       .pluck()
       .get(first.eventId);
     expect(storedBody).toBe(body);

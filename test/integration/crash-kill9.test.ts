@@ -61,7 +61,7 @@ function readOutbox(dataDir: string): { rows: OutboxRow[]; integrity: string; la
   try {
     return {
       rows: db
-        .prepare('SELECT epoch, seq, event_id, terminal_id, transaction_id, body FROM events ORDER BY seq')
+        .prepare('SELECT epoch, seq, event_id, terminal_id, transaction_id, body FROM event_log ORDER BY seq')
         .all() as OutboxRow[],
       integrity: db.pragma('integrity_check', { simple: true }) as string,
       lastSeq: (db.prepare('SELECT last_seq FROM epochs').all() as { last_seq: number }[]).map(

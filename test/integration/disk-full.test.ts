@@ -138,7 +138,7 @@ function readOutbox(dataDir: string): { rows: OutboxRow[]; quickCheck: string } 
   try {
     return {
       rows: db
-        .prepare('SELECT seq, event_id, terminal_id, transaction_id, body FROM events ORDER BY seq')
+        .prepare('SELECT seq, event_id, terminal_id, transaction_id, body FROM event_log ORDER BY seq')
         .all() as OutboxRow[],
       quickCheck: db.pragma('quick_check', { simple: true }) as string,
     };

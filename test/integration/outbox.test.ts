@@ -107,7 +107,7 @@ describe('outbox', () => {
     expect((results[0] as ConflictError).existing).toEqual({ eventId: original?.eventId, seq: 1 });
     expect((results[0] as ConflictError).message).toMatch(/t-1.*different body/);
     expect(results[1]).toMatchObject({ seq: 2, duplicate: false });
-    const body = outbox.database.prepare('SELECT body FROM events WHERE seq = 1').pluck().get();
+    const body = outbox.database.prepare('SELECT body FROM event_log WHERE seq = 1').pluck().get();
     expect(body).toBe(JSON.stringify({ transactionId: 't-1', total: 100 }));
   });
 
@@ -135,7 +135,7 @@ describe('outbox', () => {
       ' "n": 1.50, "z": 1e2 }\n';
     stored(outbox.appendBatch([capture('t-1', body)]));
     const row = outbox.database
-      .prepare('SELECT body FROM events WHERE transaction_id = ?')
+      .prepare('SELECT body FROM event_log WHERE transaction_id = ?')
       .pluck()
       .get('t-1');
     expect(row).toBe(body);

@@ -90,10 +90,24 @@ describe('classifyEvents', () => {
       epoch: EPOCH,
       seq: 40,
       bodyHash: 'hash-1',
+      bodyText: '{"n":1}',
     });
-    facts.storedByTransaction.set(transactionKey('T1', 'tx-2'), { epoch: EPOCH, seq: 41, bodyHash: 'other' });
-    const plan = classifyEvents(EPOCH, [event(1), event(2)], facts);
-    expect(plan.inserts.map((i) => i.status)).toEqual(['duplicate', 'quarantined']);
+    facts.storedByTransaction.set(transactionKey('T1', 'tx-2'), {
+      epoch: EPOCH,
+      seq: 41,
+      bodyHash: 'other',
+      bodyText: '{"n":-2}',
+    });
+    // The same transaction re-serialised by the POS (other key order) is still the same transaction.
+    facts.storedByTransaction.set(transactionKey('T1', 'tx-3'), {
+      epoch: EPOCH,
+      seq: 42,
+      bodyHash: 'x',
+      bodyText: '{"b":2,"a":1}',
+    });
+    const reordered = event(3, { bodyText: '{"a":1,"b":2}' });
+    const plan = classifyEvents(EPOCH, [event(1), event(2), reordered], facts);
+    expect(plan.inserts.map((i) => i.status)).toEqual(['duplicate', 'quarantined', 'duplicate']);
     expect(plan.quarantine).toHaveLength(1);
   });
 

@@ -17,6 +17,7 @@ import type {
   StoreSummary,
 } from './hub-store.js';
 import { hubMigrations } from './hub-migrations.js';
+import { isoFromMs, toStoredEvent, type EventRow } from './hub-rows.js';
 
 /**
  * Key of the transaction-scoped advisory lock held while migrating, so that two hubs starting at once
@@ -45,39 +46,7 @@ const isRetryable = (error: unknown) =>
 
 /** pg returns BIGINT (and count/sum) as strings, since they may exceed 2^53; ours never do. */
 const num = (value: string | number): number => Number(value);
-const iso = (ms: string | number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-interface EventRow {
-  store_id: string;
-  epoch: string;
-  seq: string;
-  event_id: string;
-  type: string;
-  status: EventStatus;
-  reason: string | null;
-  terminal_id: string | null;
-  transaction_id: string | null;
-  business_day: string | null;
-  captured_at: string;
-  received_at: string;
-  body: string;
-}
-
-const toStoredEvent = (r: EventRow): StoredEvent => ({
-  storeId: r.store_id,
-  epoch: r.epoch,
-  seq: num(r.seq),
-  eventId: r.event_id,
-  type: r.type,
-  status: r.status,
-  reason: r.reason,
-  terminalId: r.terminal_id,
-  transactionId: r.transaction_id,
-  businessDay: r.business_day,
-  capturedAt: r.captured_at,
-  receivedAt: iso(r.received_at)!,
-  body: JSON.parse(r.body) as unknown,
-});
+const iso = isoFromMs;
 
 export interface PostgresHubStoreOptions {
   /**

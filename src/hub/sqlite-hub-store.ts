@@ -19,40 +19,9 @@ import type {
   StoreSummary,
 } from './hub-store.js';
 import { hubMigrations } from './hub-migrations.js';
+import { isoFromMs, toStoredEvent, type EventRow } from './hub-rows.js';
 
-interface EventRow {
-  store_id: string;
-  epoch: string;
-  seq: number;
-  event_id: string;
-  type: string;
-  status: EventStatus;
-  reason: string | null;
-  terminal_id: string | null;
-  transaction_id: string | null;
-  business_day: string | null;
-  captured_at: string;
-  received_at: number;
-  body: string;
-}
-
-const toStoredEvent = (r: EventRow): StoredEvent => ({
-  storeId: r.store_id,
-  epoch: r.epoch,
-  seq: r.seq,
-  eventId: r.event_id,
-  type: r.type,
-  status: r.status,
-  reason: r.reason,
-  terminalId: r.terminal_id,
-  transactionId: r.transaction_id,
-  businessDay: r.business_day,
-  capturedAt: r.captured_at,
-  receivedAt: new Date(Number(r.received_at)).toISOString(),
-  body: JSON.parse(r.body) as unknown,
-});
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const iso = isoFromMs;
 
 /**
  * The embedded hub database. Several hub processes may share the file: each write is an IMMEDIATE

@@ -22,6 +22,10 @@ const field = (body: unknown, name: string): string | null => {
     : null;
 };
 
+/** A reason may quote the offending input; control characters (NUL above all) cannot go into PostgreSQL text. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces
+const printable = (text: string) => text.replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
+
 /**
  * Turns one MQTT `events` message into events the store can judge. The envelope must be sound (else the
  * whole message is refused with a reason); each body is then validated on its own with the same schema
@@ -60,7 +64,7 @@ export function parseEventBatch(topicStoreId: string | undefined, payload: Buffe
     let invalidReason: string | undefined;
     if (!tx.success) {
       const issue = tx.error.issues[0]!;
-      invalidReason = `invalid transaction: ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+      invalidReason = printable(`invalid transaction: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     } else if (tx.data.type !== event.type) {
       invalidReason = `event type ${event.type} does not match the transaction's type ${tx.data.type}`;
     }

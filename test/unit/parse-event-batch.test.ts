@@ -38,6 +38,16 @@ describe('parseEventBatch', () => {
     expect(parsed.events[0]!.invalidReason).toMatch(/totals\.gross/);
   });
 
+  it('keeps control characters of a bad body out of the names and the reason (PostgreSQL text refuses NUL)', () => {
+    const parsed = parseEventBatch('S1', envelope(sale({ currency: 'E\u0000R', transactionId: 'x\u0000y' })));
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.events[0]!.transactionId).toBeNull();
+    expect(parsed.events[0]!.invalidReason).toBeDefined();
+    // eslint-disable-next-line no-control-regex -- asserting their absence
+    expect(parsed.events[0]!.invalidReason).not.toMatch(/[\u0000-\u001f]/);
+  });
+
   it('rejects an event whose type disagrees with its body', () => {
     const parsed = parseEventBatch(
       'S1',

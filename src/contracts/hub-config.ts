@@ -22,6 +22,12 @@ export const hubConfigSchema = z.strictObject({
     port: z.coerce.number().int().min(0).max(65535).default(8788),
     token: z.string().min(16, { error: 'the operator API token must be at least 16 characters' }),
   }),
+  ingest: z
+    .strictObject({
+      /** Parse and validate batches on a worker thread while the main thread commits (uses a second core). */
+      parseWorker: z.stringbool().or(z.boolean()).default(true),
+    })
+    .default({ parseWorker: true }),
   /** Directory for log files; omitted, logs go to the console only. */
   logDir: z.string().optional(),
   promotions: z.strictObject({ signingKeyFile: z.string().optional() }).default({}),

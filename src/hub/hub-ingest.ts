@@ -14,7 +14,7 @@ import { mqttClientOptions, type MqttConnect } from '../lib/mqtt-connection.js';
 import { ReconnectingMqtt } from '../lib/reconnecting-mqtt.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { HubStore, IncomingEvent } from './hub-store.js';
-import { parseEventBatch } from './parse-event-batch.js';
+import { parseInThread, type BatchParser } from './parse-pool.js';
 
 export interface HubIngestOptions {
   config: HubConfig;
@@ -25,6 +25,8 @@ export interface HubIngestOptions {
   connect?: MqttConnect;
   /** Test seam: runs after a batch is committed and before it is acknowledged. */
   afterCommit?: () => void;
+  /** Where batches are parsed and validated; the hub passes its parse worker. */
+  parse?: BatchParser;
 }
 
 /**
@@ -44,8 +46,10 @@ export class HubIngest {
   private readonly held: (() => void)[] = [];
   private readonly topic: ReturnType<typeof topics>;
   private readonly clock: Clock;
+  private readonly parse: BatchParser;
 
   constructor(private readonly options: HubIngestOptions) {
+    this.parse = options.parse ?? parseInThread;
     const { config } = options;
     this.clock = options.clock ?? systemClock;
     this.topic = topics(config.mqtt.topicPrefix);
@@ -116,7 +120,7 @@ export class HubIngest {
     else this.held.push(done);
   }
 
-  /** Parses and validates a message (CPU only) and returns what commits and acknowledges it. */
+  /** Starts parsing a message (on the parse worker) and returns what commits and acknowledges it. */
   private prepare(client: MqttClient, packet: IPublishPacket): (() => Promise<void>) | undefined {
     const storeId = this.topic.storeIdOf(packet.topic);
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -124,20 +128,24 @@ export class HubIngest {
       return () => this.handleStatus(storeId, payload);
     if (!storeId || packet.topic !== this.topic.events(storeId)) return undefined;
 
-    const { logger, metrics } = this.options;
     const started = performance.now();
-    const parsed = parseEventBatch(storeId, payload);
-    if (!parsed.ok) {
-      metrics.refusedMessages.inc();
-      logger.warn('refused an events message', {
-        storeId,
-        topic: packet.topic,
-        bytes: payload.length,
-        reason: parsed.reason,
-      });
-      return undefined;
-    }
-    return () => this.commit(client, storeId, parsed.batch, parsed.events, started);
+    const parsing = this.parse(storeId, payload);
+    // Observed at once, so a failed parse never counts as unhandled while earlier commits run.
+    parsing.catch(() => {});
+    return async () => {
+      const parsed = await parsing;
+      if (!parsed.ok) {
+        this.options.metrics.refusedMessages.inc();
+        this.options.logger.warn('refused an events message', {
+          storeId,
+          topic: packet.topic,
+          bytes: payload.length,
+          reason: parsed.reason,
+        });
+        return;
+      }
+      await this.commit(client, storeId, parsed.batch, parsed.events, started);
+    };
   }
 
   private async commit(

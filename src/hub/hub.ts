@@ -8,6 +8,7 @@ import { HubIngest } from './hub-ingest.js';
 import { createHubMetrics } from './hub-metrics.js';
 import type { HubStore } from './hub-store.js';
 import { openHubStore } from './open-hub-store.js';
+import { ParseWorker } from './parse-pool.js';
 
 export interface HubDeps {
   logger: Logger;
@@ -26,7 +27,9 @@ export interface RunningHub {
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<RunningHub> {
   const store = await openHubStore(config.db.url);
   const metrics = createHubMetrics();
+  const parser = config.ingest.parseWorker ? new ParseWorker(deps.logger) : undefined;
   const ingest = new HubIngest({
+    ...(parser ? { parse: parser.parse } : {}),
     config,
     store,
     logger: deps.logger,
@@ -49,6 +52,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     await api.listen({ host: config.api.host, port: config.api.port });
   } catch (error) {
     await store.close();
+    await parser?.close();
     throw error;
   }
   ingest.start();
@@ -62,6 +66,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     stop() {
       stopping ??= (async () => {
         await ingest.stop();
+        await parser?.close();
         await api.close();
         await store.close();
         deps.logger.info('hub stopped', { hubId: config.hubId });

@@ -480,10 +480,12 @@ const PROBE_MIN_FREE_BYTES = 64 * 1024;
 /**
  * The one place the outbox database is opened and its pragmas set. synchronous = FULL makes every
  * commit durable in WAL mode (NORMAL would trade the last commits for speed on power loss, which our
- * "201 means stored" promise cannot). busy_timeout rides out brief locks from backup tools.
+ * "201 means stored" promise cannot).
  */
 function openDatabase(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Database.Database {
-  const db = new Database(file, { timeout: 5000 });
+  // better-sqlite3 waits for a lock synchronously, freezing the whole agent meanwhile: wait long enough to
+  // ride out a backup tool's brief lock, short enough that tills get their 503 and retry promptly.
+  const db = new Database(file, { timeout: 1000 });
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);

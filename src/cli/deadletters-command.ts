@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { agentConfigSchema } from '../contracts/agent-config.js';
 import { loadConfigFile } from '../lib/config-file.js';
+import { ConfigError } from '../lib/errors.js';
 import { Outbox } from '../sync/index.js';
 
 /**
@@ -13,7 +15,10 @@ export async function deadLettersCommand(
   options: { config: string; note?: string },
 ): Promise<void> {
   const config = loadConfigFile(agentConfigSchema, options.config);
-  const outbox = new Outbox({ file: path.join(config.dataDir, 'outbox.sqlite') });
+  const file = path.join(config.dataDir, 'outbox.sqlite');
+  // Opening a missing file would create an empty outbox with a new epoch: say what is wrong instead.
+  if (!existsSync(file)) throw new ConfigError(`no outbox at ${file}: is dataDir right in ${options.config}?`);
+  const outbox = new Outbox({ file });
   try {
     if (action === 'list') {
       const rows = outbox

@@ -12,6 +12,7 @@ import {
   createGroupCommit,
   Outbox,
   SyncEngine,
+  WalCheckpointer,
   type CaptureInput,
   type CaptureResult,
   type GroupCommit,
@@ -36,6 +37,7 @@ export interface RunningAgent {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
 const PROBE_EVERY_MS = 2000;
+const CHECKPOINT_EVERY_MS = 1000;
 
 /**
  * The store agent's composition root: opens the outbox, serves the capture API, keeps the status.
@@ -51,6 +53,9 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     clock,
   });
 
+  const checkpointer = new WalCheckpointer(outbox.file, CHECKPOINT_EVERY_MS, (message) =>
+    logger.warn('background checkpoint failed; SQLite will checkpoint by itself', { error: message }),
+  );
   let captureError: string | null = null;
   let probeTimer: NodeJS.Timeout | undefined;
   const sync = config.mqtt
@@ -165,6 +170,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     await server.listen({ host: config.api.host, port: config.api.port });
   } catch (error) {
     clearInterval(pruneTimer);
+    await checkpointer.stop();
     outbox.close();
     throw error;
   }
@@ -191,6 +197,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         await server.close();
         await commits.drain();
         await sync?.stop();
+        await checkpointer.stop();
         outbox.close();
         logger.info('agent stopped', { storeId: config.storeId });
       })();

@@ -17,7 +17,8 @@ export async function deadLettersCommand(
   const config = loadConfigFile(agentConfigSchema, options.config);
   const file = path.join(config.dataDir, 'outbox.sqlite');
   // Opening a missing file would create an empty outbox with a new epoch: say what is wrong instead.
-  if (!existsSync(file)) throw new ConfigError(`no outbox at ${file}: is dataDir right in ${options.config}?`);
+  if (!existsSync(file))
+    throw new ConfigError(`no outbox at ${file}: is dataDir right in ${options.config}?`);
   const outbox = new Outbox({ file });
   try {
     if (action === 'list') {

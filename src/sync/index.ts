@@ -18,3 +18,4 @@ export {
   type ConnectionState,
 } from './sync-engine.js';
 export { buildEventBatch, type BatchLimits, type BuiltBatch } from './batch-builder.js';
+export { WalCheckpointer } from './wal-checkpointer.js';

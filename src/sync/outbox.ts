@@ -489,6 +489,8 @@ function openDatabase(file: string, synchronous: 'FULL' | 'NORMAL' = 'FULL'): Da
   try {
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
+    // A backstop only: checkpoints normally run on a worker thread (wal-checkpointer.ts), off the tills' path.
+    db.pragma('wal_autocheckpoint = 10000');
     db.pragma('foreign_keys = ON');
     return db;
   } catch (error) {

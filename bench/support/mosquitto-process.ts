@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
+import {
+  freePort,
+  MOSQUITTO_BINARY as MOSQUITTO,
+  plainBrokerConfig,
+  waitForPort,
+} from '../../test/support/mosquitto-binary.js';
 
 /**
  * A private Mosquitto for the bench: a free loopback port, a temp config, no persistence. The same
@@ -20,36 +23,6 @@ export interface MosquittoProcess {
   stop(): Promise<void>;
   /** Last resort for cleanup after a failure. */
   kill(): void;
-}
-
-/** A free TCP port on loopback, picked by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function mosquittoVersion(binary: string): string {
@@ -69,17 +42,8 @@ export async function startMosquittoProcess(dir: string, nice = 0): Promise<Mosq
   if (!MOSQUITTO) throw new Error('mosquitto is not installed (apt-get install mosquitto)');
   const port = await freePort();
   const confFile = path.join(dir, 'mosquitto.conf');
-  writeFileSync(
-    confFile,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      'max_queued_messages 100000',
-      'log_type error',
-      'log_type warning',
-    ].join('\n') + '\n',
-  );
+  writeFileSync(confFile, plainBrokerConfig(port));
+
   let logText = '';
   const argv =
     nice > 0 ? ['nice', '-n', String(nice), MOSQUITTO, '-c', confFile] : [MOSQUITTO, '-c', confFile];

@@ -1,41 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
+import {
+  freePort,
+  MOSQUITTO_BINARY as MOSQUITTO,
+  plainBrokerConfig,
+  waitForPort,
+} from './mosquitto-binary.js';
 import { makeTempDir } from './temp-dir.js';
 
-const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
-
-/** A free TCP port on loopback, picked by the kernel. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline)
-      throw new Error(`mosquitto did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { freePort };
 
 export interface TestMosquitto {
   readonly port: number;
@@ -52,7 +27,7 @@ const running = new Set<TestMosquitto>();
 
 /**
  * A private Mosquitto on a free loopback port with a temp config and no persistence, so a test may kill
- * and restart it without touching the machine's own broker. `extraConfig` adds listener options (TLS, ACL).
+ * and restart it without touching the machine's own broker. `config` replaces the plain config (TLS, ACL).
  * Fails, never skips, when the mosquitto binary is missing: .ci/run installs it.
  */
 export async function startMosquitto(
@@ -63,19 +38,7 @@ export async function startMosquitto(
   const dir = makeTempDir('mosquitto');
   const port = options.port ?? (await freePort());
   const confFile = path.join(dir, 'mosquitto.conf');
-  writeFileSync(
-    confFile,
-    options.config
-      ? options.config(dir, port)
-      : [
-          `listener ${port} 127.0.0.1`,
-          'allow_anonymous true',
-          'persistence false',
-          'max_queued_messages 100000',
-          'log_type error',
-          'log_type warning',
-        ].join('\n') + '\n',
-  );
+  writeFileSync(confFile, options.config ? options.config(dir, port) : plainBrokerConfig(port));
   let child: ChildProcess | undefined;
   let logText = '';
   const launch = async () => {

@@ -1,11 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { presentedTokenDigest, tokenDigest } from '../lib/bearer-token.js';
 
 export interface TerminalCredential {
   id: string;
   token: string;
 }
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * Finds the terminal a bearer token belongs to. Tokens are compared as SHA-256 digests with
@@ -13,11 +12,10 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  * position of a match leaks through response timing.
  */
 export function createTerminalAuthenticator(terminals: readonly TerminalCredential[]) {
-  const known = terminals.map((t) => ({ id: t.id, digest: digest(t.token) }));
+  const known = terminals.map((t) => ({ id: t.id, digest: tokenDigest(t.token) }));
   return (authorization: string | undefined): string | undefined => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!match) return undefined;
-    const presented = digest(match[1]!);
+    const presented = presentedTokenDigest(authorization);
+    if (!presented) return undefined;
     let found: string | undefined;
     for (const terminal of known) {
       if (timingSafeEqual(terminal.digest, presented)) found = terminal.id;

@@ -1,14 +1,12 @@
 import { transactionSchema, type Transaction } from '../contracts/transaction.js';
+import { toApiIssues } from '../lib/api-issues.js';
 import { ValidationError } from '../lib/errors.js';
 
 /** Validates a parsed JSON body as a canonical transaction; every problem is reported with its path. */
 export function validateTransaction(value: unknown): Transaction {
   const parsed = transactionSchema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({
-    path: issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-    message: issue.message,
-  }));
+  const issues = toApiIssues(parsed.error);
   const first = issues[0]!;
   const where = first.path.length ? `${first.path.join('.')}: ` : '';
   const more =

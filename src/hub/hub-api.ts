@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { identifier } from '../contracts/transaction.js';
+import { toApiIssues } from '../lib/api-issues.js';
 import { bearerMatches } from '../lib/bearer-token.js';
 import { AuthenticationError, ValidationError } from '../lib/errors.js';
 import { installErrorHandling } from '../lib/http-error-handler.js';
@@ -33,10 +34,7 @@ const transactionsQuery = z.strictObject({
 function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-    message: i.message,
-  }));
+  const issues = toApiIssues(parsed.error);
   throw new ValidationError(
     `invalid ${what}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     issues,

@@ -16,6 +16,7 @@ import type {
   StoredEvent,
   StoreSummary,
 } from './hub-store.js';
+import { DatabaseTooNewError } from '../lib/sqlite-migrations.js';
 import { hubMigrations } from './hub-migrations.js';
 import { isoFromMs, toStoredEvent, type EventRow } from './hub-rows.js';
 
@@ -97,7 +98,7 @@ export class PostgresHubStore implements HubStore {
         );
         const current = rows[0]!.version;
         if (current > hubMigrations.length) {
-          throw new Error(
+          throw new DatabaseTooNewError(
             `the hub database is at schema version ${current}, newer than this Outpost (${hubMigrations.length}); upgrade the hub`,
           );
         }

@@ -18,6 +18,7 @@ import type {
   StoredEvent,
   StoreSummary,
 } from './hub-store.js';
+import { migrateSqlite } from '../lib/sqlite-migrations.js';
 import { hubMigrations } from './hub-migrations.js';
 import { isoFromMs, toStoredEvent, type EventRow } from './hub-rows.js';
 
@@ -37,23 +38,16 @@ export class SqliteHubStore implements HubStore {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    const current = this.db.pragma('user_version', { simple: true }) as number;
-    if (current > hubMigrations.length) {
-      this.db.close();
-      throw new Error(
-        `the hub database is at schema version ${current}, newer than this Outpost (${hubMigrations.length}); upgrade the hub`,
+    try {
+      migrateSqlite(
+        this.db,
+        hubMigrations.map((m) => m.sqlite),
+        (current, known) =>
+          `the hub database is at schema version ${current}, newer than this Outpost (${known}); upgrade the hub`,
       );
-    }
-    for (let v = current + 1; v <= hubMigrations.length; v++) {
-      this.db
-        .transaction(() => {
-          // Another hub starting on the same file may have applied it since we looked: the version is
-          // read again under the write lock, or both would run it and the second would fail.
-          if ((this.db.pragma('user_version', { simple: true }) as number) >= v) return;
-          this.db.exec(hubMigrations[v - 1]!.sqlite);
-          this.db.pragma(`user_version = ${v}`);
-        })
-        .immediate();
+    } catch (error) {
+      this.db.close();
+      throw error;
     }
   }
 

@@ -9,7 +9,7 @@ export {
   type DeadLetterRow,
 } from './outbox.js';
 export { createGroupCommit, type GroupCommit } from './group-commit.js';
-export { DatabaseTooNewError } from './outbox-migrations.js';
+export { DatabaseTooNewError } from '../lib/sqlite-migrations.js';
 export {
   SyncEngine,
   DEFAULT_SYNC_TUNING,

@@ -1,5 +1,3 @@
-import type Database from 'better-sqlite3';
-
 /**
  * Numbered schema migrations of the store outbox. Each runs in its own transaction together with
  * the bump of `PRAGMA user_version`, so a crash leaves the database at one version or the next.
@@ -60,25 +58,3 @@ export const outboxMigrations: readonly string[] = [
   CREATE INDEX events_dead ON events (state) WHERE state IN ('dead', 'discarded');
   `,
 ];
-
-export class DatabaseTooNewError extends Error {
-  override readonly name = 'DatabaseTooNewError';
-}
-
-/** Brings the database to the latest version; refuses one written by a newer Outpost. */
-export function migrate(db: Database.Database, migrations: readonly string[], what: string): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  if (current > migrations.length) {
-    throw new DatabaseTooNewError(
-      `the ${what} database is at schema version ${current}, but this Outpost knows only up to ${migrations.length}: ` +
-        'it was written by a newer version. Install that version (or newer) rather than downgrading.',
-    );
-  }
-  for (let version = current + 1; version <= migrations.length; version++) {
-    const sql = migrations[version - 1]!;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${version}`);
-    }).immediate();
-  }
-}

@@ -6,7 +6,8 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { sameJsonValue } from '../lib/canonical-hash.js';
 import { ConflictError, NotFoundError, StorageUnavailableError } from '../lib/errors.js';
 import { createEventIdFactory, newEpoch, type IdFactory } from '../lib/ids.js';
-import { migrate, outboxMigrations } from './outbox-migrations.js';
+import { migrateSqlite } from '../lib/sqlite-migrations.js';
+import { outboxMigrations } from './outbox-migrations.js';
 import { asStorageUnavailable } from './storage-errors.js';
 
 /** What capture hands to the outbox: the body exactly as submitted plus the fields the outbox indexes. */
@@ -133,7 +134,13 @@ export class Outbox {
     mkdirSync(path.dirname(options.file), { recursive: true });
     this.db = openDatabase(options.file);
     try {
-      migrate(this.db, outboxMigrations, 'outbox');
+      migrateSqlite(
+        this.db,
+        outboxMigrations,
+        (current, known) =>
+          `the outbox database is at schema version ${current}, but this Outpost knows only up to ${known}: ` +
+          'it was written by a newer version. Install that version (or newer) rather than downgrading.',
+      );
       if (options.maxSizeMb !== undefined) {
         const pageSize = this.db.pragma('page_size', { simple: true }) as number;
         this.db.pragma(`max_page_count = ${Math.floor((options.maxSizeMb * 1024 * 1024) / pageSize)}`);

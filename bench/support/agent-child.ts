@@ -3,16 +3,17 @@
  * API on a free port, sync engine to the private Mosquitto with default sync tuning), in its own process.
  * It loads first and starts on `go`, so the drain is timed from the agent's start, not from Node's.
  *
- * The additions are measuring wrappers around this instance's outbox methods the sync engine and the
- * group commit call: unsentAfter (reading the next batch), applyAck (recording an acknowledgement) and
- * appendBatch (a live capture's durable commit). applyAck reports the mark `acked` once the agent knows
- * head office holds everything through --target.
+ * The additions: a measuring wrapper around this instance's appendBatch (a live capture's durable commit,
+ * on the main thread), and the time the sync engine's delivery thread spent reading batches (nextBatch)
+ * and recording acknowledgements (recordBatchAck), off the main thread. The delivery thread's
+ * recordBatchAck reports the mark `acked` once the agent knows head office holds everything through --target.
  */
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startAgent } from '../../src/agent/agent.js';
 import { agentConfigSchema } from '../../src/contracts/agent-config.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { DeliveryThread, type DeliveryTimings } from '../../src/sync/index.js';
 import { runStagedChild } from './staged-child.js';
 import type { Figures } from './staged-protocol.js';
 import { sum } from './stats.js';
@@ -62,25 +63,39 @@ runStagedChild(async (context) => {
       : {}),
     log: { level: 'info', console: false },
   });
-  const agent = await startAgent(config, { logger: silentLogger() });
-  // Wrapped before the first publish: the MQTT connection cannot complete within this turn.
-  const outbox = agent.outbox;
-  // Emptied in place by takeFigures: the wrappers hold these arrays.
-  const reads: number[] = [];
-  const acks: number[] = [];
-  const commits: number[] = [];
+  // The agent's delivery thread is made inside startAgent: its instance is caught on its first call.
   let ackedThrough = 0;
-  outbox.unsentAfter = timed(outbox.unsentAfter.bind(outbox), reads);
-  outbox.appendBatch = timed(outbox.appendBatch.bind(outbox), commits);
-  const applyAck = timed(outbox.applyAck.bind(outbox), acks);
-  outbox.applyAck = (ack) => {
-    const applied = applyAck(ack);
-    if (ack.ackedThrough > ackedThrough) {
+  const deliveryThreads = new Set<DeliveryThread>();
+  const recordBatchAck = DeliveryThread.prototype.recordBatchAck;
+  DeliveryThread.prototype.recordBatchAck = async function (this: DeliveryThread, ack) {
+    deliveryThreads.add(this);
+    const outcome = await recordBatchAck.call(this, ack);
+    if (outcome.action === 'applied' && ack.ackedThrough > ackedThrough) {
       ackedThrough = ack.ackedThrough;
       if (target > 0 && ackedThrough >= target) context.mark('acked', { ackedThrough });
     }
-    return applied;
+    return outcome;
   };
+  const nextBatch = DeliveryThread.prototype.nextBatch;
+  DeliveryThread.prototype.nextBatch = function (this: DeliveryThread, ...args) {
+    deliveryThreads.add(this);
+    return nextBatch.apply(this, args);
+  };
+  const agent = await startAgent(config, { logger: silentLogger() });
+  // Wrapped before the first capture: the API cannot answer within this turn.
+  const outbox = agent.outbox;
+  // Emptied in place by takeFigures: the wrapper holds this array.
+  const commits: number[] = [];
+  outbox.appendBatch = timed(outbox.appendBatch.bind(outbox), commits);
+  type Timing = DeliveryTimings['nextBatch'];
+  const zero: Timing = { calls: 0, ms: 0, maxMs: 0 };
+  let taken = { reads: zero, acks: zero };
+  /** Worker time since the last figures; the longest call is over the whole run (the worker keeps no window). */
+  const since = (now: Timing, before: Timing): Timing => ({
+    calls: now.calls - before.calls,
+    ms: now.ms - before.ms,
+    maxMs: now.maxMs,
+  });
 
   // How late the agent's event loop ran a 1 ms timer: what a capture request waits before it is even read.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
@@ -96,26 +111,32 @@ runStagedChild(async (context) => {
   return {
     url: agent.url,
     takeFigures(): Figures {
+      const [delivery] = deliveryThreads;
+      const now = {
+        reads: { ...(delivery?.timings.nextBatch ?? zero) },
+        acks: { ...(delivery?.timings.recordBatchAck ?? zero) },
+      };
+      const reads = since(now.reads, taken.reads);
+      const acks = since(now.acks, taken.acks);
+      taken = now;
       const figures = {
-        unsentAfterCalls: reads.length,
-        unsentAfterMs: sum(reads),
-        applyAckCalls: acks.length,
-        applyAckMs: sum(acks),
+        unsentAfterCalls: reads.calls,
+        unsentAfterMs: reads.ms,
+        applyAckCalls: acks.calls,
+        applyAckMs: acks.ms,
         captureCommits: commits.length,
         captureCommitMs: sum(commits),
         ackedThrough,
         loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
         loopDelayMaxMs: loopDelay.max / 1e6,
-        unsentAfterMaxMs: max(reads),
-        applyAckMaxMs: max(acks),
+        unsentAfterMaxMs: reads.calls > 0 ? reads.maxMs : Number.NaN,
+        applyAckMaxMs: acks.calls > 0 ? acks.maxMs : Number.NaN,
         captureCommitMaxMs: max(commits),
         gcMs: sum(gcPauses),
         gcMaxMs: max(gcPauses),
       };
       loopDelay.reset();
       gcPauses.length = 0;
-      reads.length = 0;
-      acks.length = 0;
       commits.length = 0;
       return figures;
     },

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { textDigest } from '../../src/lib/canonical-hash.js';
+import { SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
 import {
   buildEventBatch,
   DEFAULT_SYNC_TUNING,
@@ -61,9 +62,9 @@ export interface Backlog {
  */
 export function fillBacklog(
   file: string,
-  options: { events: number; chunk: number; terminals: number },
+  options: { storeId: string; events: number; chunk: number; terminals: number },
 ): Backlog {
-  const outbox = new Outbox({ file });
+  const outbox = new Outbox({ file, storeId: options.storeId });
   const rows: HubEventRow[] = [];
   let bodyBytes = 0;
   const startedAt = performance.now();
@@ -131,7 +132,7 @@ export interface BacklogBatches {
 
 /** Reads the backlog back the way the sync engine does (unsentAfter + buildEventBatch, default limits). */
 export function backlogBatches(file: string, storeId: string): BacklogBatches {
-  const outbox = new Outbox({ file });
+  const outbox = new Outbox({ file, storeId });
   try {
     const payloads: string[] = [];
     const events: UnsentEvent[][] = [];
@@ -139,8 +140,12 @@ export function backlogBatches(file: string, storeId: string): BacklogBatches {
     let cursor = 0;
     for (;;) {
       const unsent = outbox.unsentAfter(cursor, DEFAULT_SYNC_TUNING.batch.maxEvents);
-      const batch = buildEventBatch(storeId, outbox.epoch, unsent, DEFAULT_SYNC_TUNING.batch);
+      const batch = buildEventBatch(storeId, outbox.epoch, unsent, {
+        ...DEFAULT_SYNC_TUNING.batch,
+        maxMessageBytes: SYNC_LIMITS.maxBatchBytes,
+      });
       if (!batch) break;
+      if (batch.kind !== 'batch') throw new Error(`backlog event ${batch.seq} is too large to send`);
       payloads.push(batch.payload);
       events.push(unsent.slice(0, batch.count));
       bytes += Buffer.byteLength(batch.payload);

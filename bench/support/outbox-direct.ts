@@ -13,7 +13,10 @@ export function measureOutboxDirect(
   dir: string,
   options: { body: string; seconds: number; itemsPerCall: number },
 ): RawRate {
-  const outbox = new Outbox({ file: path.join(dir, `outbox-${options.itemsPerCall}.sqlite`) });
+  const outbox = new Outbox({
+    file: path.join(dir, `outbox-${options.itemsPerCall}.sqlite`),
+    storeId: 'BENCH-STORE',
+  });
   try {
     let n = 0;
     const item = (): CaptureInput => {

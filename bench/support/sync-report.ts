@@ -13,7 +13,10 @@ export interface AgentStalls {
   /** How late the loop ran a 1 ms timer (monitorEventLoopDelay). */
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
-  /** The longest single call of each kind: all synchronous, so each blocks the loop for that long. */
+  /**
+   * The longest single call of each kind. A capture commit is synchronous on the main thread, so it blocks
+   * the loop for that long; batch reads and ack writes run on the sync engine's delivery thread.
+   */
   unsentAfterMaxMs: number;
   applyAckMaxMs: number;
   captureCommitMaxMs: number;
@@ -37,8 +40,8 @@ export function stallTable(rows: readonly { label: string; stalls: AgentStalls; 
       'agent',
       'loop delay p99 ms',
       'max',
-      'longest outbox read',
-      'longest ack write',
+      'longest batch read (delivery thread)',
+      'longest ack write (delivery thread)',
       'longest capture commit',
       'GC ms/s',
       'longest GC',
@@ -156,8 +159,8 @@ export function drainTable(drains: readonly DrainResult[]): string {
       'agent CPU',
       'agent CPU µs/event',
       'agent loop busy',
-      'outbox reads ms',
-      'ack writes ms',
+      'batch reads ms (delivery thread)',
+      'ack writes ms (delivery thread)',
     ],
     drains.map((d) => [
       d.label,

@@ -16,7 +16,24 @@ export function textDigest(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
 
-/** Whether two JSON texts hold the same value, whatever their key order and whitespace. */
+/** Whole strings (kept as they are, digits inside them included) and the number tokens between them. */
+const STRING_OR_NUMBER = /"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g;
+/** Marks a number carried as a string; no POS text holds a NUL followed by this. */
+const NUMBER_MARK = '\u0000#';
+
+/**
+ * JSON text with each number turned into a string of its exact characters, so that parsing it cannot
+ * round anything: 12345678901234567891 and 12345678901234567892 are one double, but two loyalty cards.
+ */
+const numbersKept = (text: string) =>
+  text.replace(STRING_OR_NUMBER, (token) =>
+    token.startsWith('"') ? token : JSON.stringify(NUMBER_MARK + token),
+  );
+
+/**
+ * Whether two JSON texts hold the same value, whatever their key order and whitespace. Numbers compare by
+ * their exact digits (`1.0` and `1` differ), never through a double.
+ */
 export function sameJsonValue(a: string, b: string): boolean {
-  return a === b || canonicalHash(JSON.parse(a)) === canonicalHash(JSON.parse(b));
+  return a === b || canonicalHash(JSON.parse(numbersKept(a))) === canonicalHash(JSON.parse(numbersKept(b)));
 }

@@ -57,4 +57,77 @@ export const outboxMigrations: readonly string[] = [
   CREATE INDEX events_last_acked ON events (epoch, seq) WHERE state = 'acked';
   CREATE INDEX events_dead ON events (state) WHERE state IN ('dead', 'discarded');
   `,
+
+  // 2: epoch closes. When this database leaves an epoch (it was restored or cloned), it records there, in
+  // the same transaction that moves the unsent events, where the epoch ends and where each moved event
+  // went, so head office can account for every seq of the old epoch. Parts are delivered like events:
+  // published on every connection until head office acknowledges them.
+  `
+  CREATE TABLE epoch_closes (
+    epoch      TEXT PRIMARY KEY REFERENCES epochs(epoch),
+    last_seq   INTEGER NOT NULL,           -- highest seq this database handed out in the epoch
+    next_epoch TEXT NOT NULL REFERENCES epochs(epoch),
+    reason     TEXT NOT NULL,
+    closed_at  INTEGER NOT NULL,           -- ms since the Unix epoch
+    parts      INTEGER NOT NULL CHECK (parts >= 1)
+  ) STRICT;
+
+  -- Every event of a closed epoch that was not yet acknowledged: its seq there, and its seq in next_epoch.
+  CREATE TABLE epoch_moves (
+    epoch    TEXT NOT NULL REFERENCES epoch_closes(epoch),
+    seq      INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    to_seq   INTEGER NOT NULL,
+    PRIMARY KEY (epoch, seq)
+  ) STRICT, WITHOUT ROWID;
+
+  CREATE TABLE epoch_close_parts (
+    epoch    TEXT NOT NULL REFERENCES epoch_closes(epoch),
+    part     INTEGER NOT NULL,
+    acked_at INTEGER,                      -- when head office acknowledged this part; NULL until then
+    PRIMARY KEY (epoch, part)
+  ) STRICT, WITHOUT ROWID;
+  `,
+
+  // 3: what the status page needs, kept as it changes rather than counted over every retained event (after
+  // a month a busy store retains millions): event counts kept by triggers (so a CLI process beside the
+  // agent keeps them right too), and each epoch's last acknowledged seq. Two indexes that served only
+  // those counts go: every acknowledgement rewrote them, and the next capture's fsync flushed the pages.
+  `
+  ALTER TABLE epochs ADD COLUMN acked_seq INTEGER;   -- highest acknowledged seq of the epoch; NULL before the first
+  ALTER TABLE epochs ADD COLUMN acked_at INTEGER;    -- when it was acknowledged, ms since the Unix epoch
+  UPDATE epochs SET
+    acked_seq = (SELECT max(seq) FROM events WHERE events.epoch = epochs.epoch AND state = 'acked'),
+    acked_at = (SELECT acked_at FROM events WHERE events.epoch = epochs.epoch AND state = 'acked' ORDER BY seq DESC LIMIT 1);
+  DROP INDEX events_last_acked;
+  DROP INDEX events_at_risk;
+
+  CREATE TABLE event_counts (
+    state    TEXT NOT NULL,
+    currency TEXT NOT NULL,
+    events   INTEGER NOT NULL,
+    amount   INTEGER NOT NULL,             -- sum of signed_total, minor units
+    PRIMARY KEY (state, currency)
+  ) STRICT, WITHOUT ROWID;
+
+  INSERT INTO event_counts (state, currency, events, amount)
+    SELECT state, currency, count(*), sum(signed_total) FROM events GROUP BY state, currency;
+
+  CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO event_counts (state, currency, events, amount) VALUES (NEW.state, NEW.currency, 1, NEW.signed_total)
+    ON CONFLICT (state, currency) DO UPDATE SET events = events + 1, amount = amount + excluded.amount;
+  END;
+
+  CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
+    UPDATE event_counts SET events = events - 1, amount = amount - OLD.signed_total
+    WHERE state = OLD.state AND currency = OLD.currency;
+  END;
+
+  CREATE TRIGGER event_counts_update AFTER UPDATE OF state, currency, signed_total ON events BEGIN
+    UPDATE event_counts SET events = events - 1, amount = amount - OLD.signed_total
+    WHERE state = OLD.state AND currency = OLD.currency;
+    INSERT INTO event_counts (state, currency, events, amount) VALUES (NEW.state, NEW.currency, 1, NEW.signed_total)
+    ON CONFLICT (state, currency) DO UPDATE SET events = events + 1, amount = amount + excluded.amount;
+  END;
+  `,
 ];

@@ -1,19 +1,41 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { IConnackPacket, IDisconnectPacket, MqttClient } from 'mqtt';
 import type { MqttConfig } from '../contracts/agent-config.js';
 import {
   ackSchema,
+  SYNC_LIMITS,
   SYNC_PROTOCOL_VERSION,
   topics,
   type Ack,
+  type BatchAck,
+  type CloseAck,
   type StoreStatusMessage,
 } from '../contracts/sync-messages.js';
 import type { BackoffPolicy } from '../lib/backoff.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { buildEventBatch, type BatchLimits } from './batch-builder.js';
 import { mqttClientOptions, type MqttConnect } from '../lib/mqtt-connection.js';
 import { ReconnectingMqtt, type LinkState } from '../lib/reconnecting-mqtt.js';
+import {
+  batchesInFlight,
+  decideSizeRefusal,
+  isCloseInFlight,
+  overdue,
+  retireBatch,
+  retireClose,
+  type InFlight,
+  type InFlightBatch,
+  type InFlightClose,
+} from './ack-rules.js';
+import type { BatchLimits, MessageLimits, TooLargeEvent } from './batch-builder.js';
+import {
+  inThreadDeliveryStore,
+  type DeliveryCursor,
+  type DeliveryStore,
+  type NextBatch,
+  type OutgoingClose,
+} from './delivery-store.js';
 import type { Outbox } from './outbox.js';
 
 export type ConnectionState = LinkState;
@@ -24,7 +46,7 @@ export interface SyncTuning {
   lingerMs: number;
   /** Batches published but not yet acknowledged, at most. */
   maxInFlightBatches: number;
-  /** No acknowledgement progress for this long: publish everything unacknowledged again. */
+  /** No acknowledgement for this long (monotonic time): publish everything unacknowledged again. */
   ackTimeoutMs: number;
   reconnect: BackoffPolicy;
   /** How often the retained status (with the backlog) is refreshed while online. */
@@ -49,30 +71,41 @@ export interface SyncEngineOptions {
   clock?: Clock;
   connect?: MqttConnect;
   tuning?: Partial<SyncTuning>;
+  /**
+   * Where the engine reads what to publish and records acknowledgements: by default on this thread, over
+   * the outbox's file; the agent gives it a DeliveryThread. The engine closes it when it stops.
+   */
+  delivery?: DeliveryStore;
   /** Extra subscriptions (promotions) and where their messages go. */
   extraTopics?: string[];
   onMessage?: (topic: string, payload: Buffer) => void;
 }
 
-interface InFlight {
-  epoch: string;
-  lastSeq: number;
-  sentAt: number;
-}
+/** MQTT 5 reason code 0x95, "Packet too large": on a PUBACK, or on the DISCONNECT of a broker that drops the link. */
+const PACKET_TOO_LARGE = 0x95;
+
+/** A PUBLISH packet beyond its payload: fixed header (≤ 5), topic length (2), packet id (2), MQTT 5 properties (1), margin. */
+const publishOverhead = (topic: string) => Buffer.byteLength(topic) + 16;
 
 /**
  * Delivers the outbox to head office. The outbox is the only source of truth: on every (re)connect and
- * after an acknowledgement timeout, publishing restarts from the first unacknowledged event, so nothing
- * depends on the broker's session or on mqtt.js's in-memory queues. Publishing never blocks capture: it
- * runs in batches with a turn of the event loop between them, and never while disconnected.
+ * after an acknowledgement timeout, publishing restarts from the first unacknowledged event (and any
+ * unacknowledged epoch close), so nothing depends on the broker's session or on mqtt.js's in-memory
+ * queues. Publishing never blocks capture: reading and recording go through a DeliveryStore (usually on
+ * its own thread), and nothing is published while disconnected. The acknowledgement rules themselves
+ * are in ack-rules.ts.
  */
 export class SyncEngine {
   private readonly tuning: SyncTuning;
   private readonly clock: Clock;
   private readonly topic: ReturnType<typeof topics>;
   private readonly link: ReconnectingMqtt;
-  private cursor = 0;
-  private inFlight: InFlight[] = [];
+  private readonly delivery: DeliveryStore;
+  private cursor: DeliveryCursor | null = null;
+  private window: InFlight[] = [];
+  /** Bumped whenever publishing starts again from the outbox, so answers to older requests are dropped. */
+  private generation = 0;
+  private closesDue = true;
   private pumping = false;
   private pumpAgain = false;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -81,11 +114,20 @@ export class SyncEngine {
   private stopped = false;
   private lastAckAt: number | null = null;
   private reportedBacklog: number | null = null;
+  /** The broker's Maximum Packet Size (MQTT 5 CONNACK) on the current connection, if it announced one. */
+  private brokerMaxPacket: number | undefined;
+  /** Lowered when a broker refuses a multi-event batch as too large without announcing its limit. */
+  private packLimit: number;
+  /** Close parts this broker can never take (too large); reported, not retried in a loop. */
+  private readonly unsendableCloses = new Set<string>();
 
   constructor(private readonly options: SyncEngineOptions) {
     this.tuning = { ...DEFAULT_SYNC_TUNING, ...options.tuning };
     this.clock = options.clock ?? systemClock;
     this.topic = topics(options.mqtt.topicPrefix);
+    this.packLimit = this.tuning.batch.maxBytes;
+    this.delivery =
+      options.delivery ?? inThreadDeliveryStore(options.outbox.file, options.storeId, { clock: this.clock });
     const { storeId, mqtt: config } = options;
     this.link = new ReconnectingMqtt({
       name: `store ${storeId}`,
@@ -104,6 +146,7 @@ export class SyncEngine {
       backoff: this.tuning.reconnect,
       clock: this.clock,
       ...(options.connect ? { connect: options.connect } : {}),
+      configure: (client) => this.watchBrokerLimits(client),
       onConnect: async (client) => {
         await client.subscribeAsync([this.topic.acks(storeId), ...(options.extraTopics ?? [])], { qos: 1 });
         await client.publishAsync(this.topic.status(storeId), this.statusPayload('online'), {
@@ -136,13 +179,13 @@ export class SyncEngine {
     }, this.tuning.lingerMs);
   }
 
-  connection(): {
-    state: ConnectionState;
-    since: number;
-    lastError: string | null;
-    lastAckAt: number | null;
-  } {
+  connection(): ReturnType<ReconnectingMqtt['status']> & { lastAckAt: number | null } {
     return { ...this.link.status(), lastAckAt: this.lastAckAt };
+  }
+
+  /** Messages published and not yet acknowledged (for diagnostics and tests). */
+  inFlight(): readonly InFlight[] {
+    return this.window;
   }
 
   async stop(): Promise<void> {
@@ -159,6 +202,7 @@ export class SyncEngine {
         })
         .then(() => {}),
     );
+    await this.delivery.close();
   }
 
   private publishStatus(): void {
@@ -170,29 +214,45 @@ export class SyncEngine {
 
   /** Forget what was published and start again from the first unacknowledged event in the outbox. */
   private restartFromOutbox(): void {
-    this.cursor = 0;
-    this.inFlight = [];
+    this.cursor = null;
+    this.window = [];
+    this.generation += 1;
+    this.closesDue = true;
   }
 
   private checkAckTimeout(): void {
-    const oldest = this.inFlight[0];
-    if (!oldest) {
+    if (this.window.length === 0) {
       // Idle, but another process may have queued work in the outbox (`outpost deadletters retry` beside
       // a running agent): no capture, ack or reconnect would wake the pump for it, so look now and then.
       if (this.link.client) void this.pump();
       return;
     }
-    if (this.clock.now() - oldest.sentAt < this.tuning.ackTimeoutMs) return;
+    const late = overdue(this.window, this.clock.monotonic(), this.tuning.ackTimeoutMs);
+    if (!late) return;
     this.options.logger.warn('no acknowledgement in time; publishing unacknowledged events again', {
       storeId: this.options.storeId,
-      epoch: oldest.epoch,
-      afterSeq: oldest.lastSeq,
+      epoch: late.epoch,
+      ...(late.kind === 'batch'
+        ? { firstSeq: late.firstSeq, lastSeq: late.lastSeq }
+        : { closePart: late.part }),
     });
     this.restartFromOutbox();
     void this.pump();
   }
 
-  /** Publishes batches until the window is full or nothing is left; one pump at a time. */
+  private limits(): MessageLimits {
+    const topicOverhead = publishOverhead(this.topic.events(this.options.storeId));
+    return {
+      maxEvents: this.tuning.batch.maxEvents,
+      maxBytes: Math.min(this.tuning.batch.maxBytes, this.packLimit),
+      maxMessageBytes: Math.min(
+        SYNC_LIMITS.maxBatchBytes,
+        this.brokerMaxPacket === undefined ? Infinity : this.brokerMaxPacket - topicOverhead,
+      ),
+    };
+  }
+
+  /** Publishes close parts and batches until the window is full or nothing is left; one pump at a time. */
   private async pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -202,33 +262,205 @@ export class SyncEngine {
     try {
       do {
         this.pumpAgain = false;
+        await this.publishCloses();
         for (;;) {
           const client = this.link.client;
-          if (!client || this.stopped || this.inFlight.length >= this.tuning.maxInFlightBatches) break;
-          const { outbox, storeId } = this.options;
-          const epoch = outbox.epoch;
-          const events = outbox.unsentAfter(this.cursor, this.tuning.batch.maxEvents);
-          const batch = buildEventBatch(storeId, epoch, events, this.tuning.batch);
-          if (!batch) break;
-          client.publish(this.topic.events(storeId), batch.payload, { qos: 1 }, (error) => {
-            // With MQTT 5 the broker says why it refused (an ACL, a size limit); the outbox still holds the
-            // events and the ack timeout publishes them again, so this is reported, not handled.
-            if (error) this.reportPublishRefused(error);
-          });
-          this.cursor = batch.lastSeq;
-          this.inFlight.push({ epoch, lastSeq: batch.lastSeq, sentAt: this.clock.now() });
+          if (!client || this.stopped || batchesInFlight(this.window) >= this.tuning.maxInFlightBatches)
+            break;
+          const generation = this.generation;
+          const next: NextBatch = await this.delivery.nextBatch(this.cursor, this.limits());
+          if (generation !== this.generation || client !== this.link.client) {
+            // Restarted from the outbox meanwhile: read again from the new starting point.
+            this.pumpAgain = true;
+            break;
+          }
+          const message = next.message;
+          if (!message) break;
+          if (message.kind === 'too-large') {
+            await this.deadLetterTooLarge(next.epoch, message);
+            continue;
+          }
+          const entry: InFlightBatch = {
+            kind: 'batch',
+            epoch: next.epoch,
+            firstSeq: message.firstSeq,
+            lastSeq: message.lastSeq,
+            lastEventId: message.lastEventId,
+            count: message.count,
+            bytes: message.bytes,
+            sentAt: this.clock.monotonic(),
+            brokerAccepted: false,
+          };
+          this.cursor = { epoch: next.epoch, seq: message.lastSeq };
+          this.window.push(entry);
+          this.publish(client, message.payload, entry);
           // Let capture requests in between batches: a big backlog must not starve live sales.
           await yieldToEventLoop();
         }
-      } while (this.pumpAgain);
+      } while (this.pumpAgain && !this.stopped);
     } catch (error) {
-      this.options.logger.error('publishing failed; will retry', {
-        storeId: this.options.storeId,
-        error: errorMessage(error),
-      });
+      if (!this.stopped)
+        this.options.logger.error('publishing failed; will retry', {
+          storeId: this.options.storeId,
+          error: errorMessage(error),
+        });
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** Epoch closes go out before the events of the epoch that follows, on every connection, until acknowledged. */
+  private async publishCloses(): Promise<void> {
+    const client = this.link.client;
+    if (!this.closesDue || !client || this.stopped) return;
+    const generation = this.generation;
+    const closes: OutgoingClose[] = await this.delivery.pendingCloses();
+    if (generation !== this.generation || client !== this.link.client) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.closesDue = false;
+    const maxMessageBytes = this.limits().maxMessageBytes;
+    for (const close of closes) {
+      const key = `${close.epoch}/${close.nextEpoch}/${close.part}`;
+      if (isCloseInFlight(this.window, close) || this.unsendableCloses.has(key)) continue;
+      if (close.bytes > maxMessageBytes) {
+        this.unsendableCloses.add(key);
+        this.reportUnsendableClose(close, maxMessageBytes);
+        continue;
+      }
+      const entry: InFlightClose = {
+        kind: 'close',
+        epoch: close.epoch,
+        nextEpoch: close.nextEpoch,
+        part: close.part,
+        bytes: close.bytes,
+        sentAt: this.clock.monotonic(),
+        brokerAccepted: false,
+      };
+      this.window.push(entry);
+      this.publish(client, close.payload, entry);
+    }
+  }
+
+  private publish(client: MqttClient, payload: string | Buffer, entry: InFlight): void {
+    client.publish(this.topic.events(this.options.storeId), payload, { qos: 1 }, (error) => {
+      if (!error) {
+        entry.brokerAccepted = true;
+        return;
+      }
+      // With MQTT 5 the broker says why it refused (an ACL, a size limit). Errors without a reason code
+      // are the link going down, which the link reports; the outbox still holds everything either way.
+      const code = (error as { code?: unknown }).code;
+      if (code === PACKET_TOO_LARGE) this.onSizeRefusal(entry);
+      else if (typeof code === 'number') this.reportPublishRefused(error);
+    });
+  }
+
+  /** Reads the broker's announced limits, and its DISCONNECT reason, on each fresh client. */
+  private watchBrokerLimits(client: MqttClient): void {
+    this.brokerMaxPacket = undefined;
+    client.on('connect', (connack: IConnackPacket) => {
+      this.brokerMaxPacket = connack.properties?.maximumPacketSize;
+    });
+    client.on('disconnect', (packet: IDisconnectPacket) => {
+      // The broker dropped the link over a message too large, without saying which: decided now, before
+      // the link's close clears the window.
+      if (packet.reasonCode === PACKET_TOO_LARGE) this.onSizeRefusal();
+    });
+  }
+
+  /**
+   * The broker refused a message as too large. A batch of several events is split (later batches are
+   * packed smaller); a single event can never pass this broker and becomes a dead letter, so the events
+   * behind it flow. Only an explicit refusal counts: a timeout alone proves nothing (a down hub looks the same).
+   */
+  private onSizeRefusal(refused?: InFlight): void {
+    const { logger, storeId } = this.options;
+    const decision = decideSizeRefusal(this.window, refused);
+    if (decision.action === 'unknown') {
+      logger.warn('the broker refused a message as too large; nothing in flight to blame', { storeId });
+      return;
+    }
+    if (decision.action === 'split') {
+      this.packLimit = Math.min(this.packLimit, Math.max(1, decision.maxBytes));
+      logger.warn('the broker refused a batch as too large; sending smaller batches', {
+        storeId,
+        maxBytes: this.packLimit,
+      });
+    } else if (decision.message.kind === 'close') {
+      const close = decision.message;
+      this.unsendableCloses.add(`${close.epoch}/${close.nextEpoch}/${close.part}`);
+      this.reportUnsendableClose(close, undefined);
+    } else {
+      const event = decision.message;
+      const reason =
+        `the broker refused it as too large (MQTT reason 0x95, packet too large): ${event.bytes} bytes as a message. ` +
+        'Raise the broker’s message size limit, then retry it.';
+      void this.delivery
+        .markUndeliverable({ epoch: event.epoch, seq: event.lastSeq, eventId: event.lastEventId }, reason)
+        .then(
+          (marked) => {
+            if (marked)
+              logger.error('event refused by the broker as too large; dead-lettered', {
+                storeId,
+                epoch: event.epoch,
+                seq: event.lastSeq,
+                eventId: event.lastEventId,
+                bytes: event.bytes,
+              });
+          },
+          (error: unknown) =>
+            logger.error('could not dead-letter an event the broker refused as too large; will retry', {
+              storeId,
+              epoch: event.epoch,
+              seq: event.lastSeq,
+              error: errorMessage(error),
+            }),
+        );
+    }
+    if (refused) {
+      // The link is still up (a PUBACK refusal): publish again from the outbox, under the new limits.
+      this.restartFromOutbox();
+      setImmediate(() => void this.pump());
+    }
+  }
+
+  private async deadLetterTooLarge(epoch: string, event: TooLargeEvent): Promise<void> {
+    const { logger, storeId } = this.options;
+    const reason =
+      event.limit < SYNC_LIMITS.maxBatchBytes
+        ? `too large to send: ${event.bytes} bytes as a message, and the broker accepts at most ${event.limit} bytes ` +
+          '(its maximum packet size). Raise that limit on the broker, then retry it.'
+        : `too large to send: ${event.bytes} bytes as a message, and head office accepts at most ` +
+          `${SYNC_LIMITS.maxBatchBytes} bytes per message. It cannot be sent: pass the sale on by other means, then discard it.`;
+    if (await this.delivery.markUndeliverable({ epoch, seq: event.seq, eventId: event.eventId }, reason)) {
+      logger.error('event too large to send; dead-lettered', {
+        storeId,
+        epoch,
+        seq: event.seq,
+        eventId: event.eventId,
+        bytes: event.bytes,
+        limit: event.limit,
+      });
+    }
+  }
+
+  private reportUnsendableClose(
+    close: { epoch: string; part: number; bytes: number },
+    limit: number | undefined,
+  ) {
+    const message =
+      `the close of epoch ${close.epoch} (part ${close.part}, ${close.bytes} bytes) is larger than the broker accepts` +
+      (limit === undefined ? '' : ` (${limit} bytes)`) +
+      ': raise the broker’s message size limit';
+    this.link.noteError(message);
+    this.options.logger.error('epoch close too large for the broker', {
+      storeId: this.options.storeId,
+      epoch: close.epoch,
+      part: close.part,
+      bytes: close.bytes,
+    });
   }
 
   private reportPublishRefused(error: Error): void {
@@ -241,14 +473,14 @@ export class SyncEngine {
 
   private onMessage(topic: string, payload: Buffer): void {
     if (topic === this.topic.acks(this.options.storeId)) {
-      this.onAck(payload);
+      void this.onAck(payload);
       return;
     }
     this.options.onMessage?.(topic, payload);
   }
 
-  private onAck(payload: Buffer): void {
-    const { outbox, storeId, logger } = this.options;
+  private async onAck(payload: Buffer): Promise<void> {
+    const { storeId, logger } = this.options;
     let ack: Ack;
     try {
       ack = ackSchema.parse(JSON.parse(payload.toString('utf8')));
@@ -257,71 +489,91 @@ export class SyncEngine {
       return;
     }
     try {
-      // Another writer under this epoch (a cloned PC, or this store's own database before it was restored)
-      // reads the same acks topic: its answers say nothing about this database's events.
-      if (ack.batch && outbox.eventIdAt(ack.epoch, ack.batch.lastSeq) !== ack.batch.lastEventId) {
-        logger.debug('ignoring an acknowledgement of a batch this database did not send', {
-          storeId,
-          epoch: ack.epoch,
-          lastSeq: ack.batch.lastSeq,
-        });
-        return;
-      }
-      const applied = outbox.applyAck(ack);
-      this.lastAckAt = this.clock.now();
-      for (const r of ack.rejected) {
-        logger.warn('event refused by head office; dead-lettered', {
-          storeId,
-          epoch: ack.epoch,
-          seq: r.seq,
-          reason: r.reason,
-        });
-      }
-      if (applied.acked > 0) {
-        logger.debug('acknowledged', {
-          storeId,
-          epoch: ack.epoch,
-          ackedThrough: ack.ackedThrough,
-          count: applied.acked,
-        });
-      }
-      const lastSeq = outbox.lastSeqOf(ack.epoch);
-      const restored = ack.epoch === outbox.epoch && ack.highestSeq > lastSeq;
-      if (ack.epoch === outbox.epoch && (ack.conflicts.length > 0 || restored)) {
-        const reason = restored
-          ? `head office holds seq ${ack.highestSeq} of epoch ${ack.epoch}, beyond this database's last seq ${lastSeq}: it was restored from an old backup or copied`
-          : `head office holds different events under ${ack.conflicts.length} seq(s) of epoch ${ack.epoch}: this database was copied or restored`;
-        const next = outbox.startNewEpoch(reason);
-        logger.warn('started a new epoch', {
-          storeId,
-          previousEpoch: ack.epoch,
-          epoch: next.epoch,
-          moved: next.moved,
-          reason,
-        });
-        this.restartFromOutbox();
-        this.publishStatus();
-      } else {
-        // A batch leaves the window only with its own acknowledgement: ackedThrough may cover it while its
-        // answer was lost, and then only the ack timeout would notice its events are still unsent.
-        this.inFlight = this.inFlight.filter(
-          (f) =>
-            f.epoch !== ack.epoch ||
-            (ack.batch ? f.lastSeq !== ack.batch.lastSeq : f.lastSeq > ack.ackedThrough),
-        );
-        // The retained status carries the backlog: once it is gone, say so rather than wait for the refresh.
-        if (this.inFlight.length === 0 && this.reportedBacklog !== 0 && outbox.unsentCount() === 0)
-          this.publishStatus();
-      }
+      if (ack.kind === 'close') await this.onCloseAck(ack);
+      else await this.onBatchAck(ack);
     } catch (error) {
+      if (this.stopped) return;
       logger.error('could not record an acknowledgement; it will come again', {
         storeId,
+        epoch: ack.epoch,
         error: errorMessage(error),
       });
       return;
     }
-    // A turn of the event loop first: tills waiting behind this ack's bookkeeping get their answers.
+    // A turn of the event loop first: tills waiting behind this ack get their answers.
     setImmediate(() => void this.pump());
+  }
+
+  private async onBatchAck(ack: BatchAck): Promise<void> {
+    const { outbox, storeId, logger } = this.options;
+    const outcome = await this.delivery.recordBatchAck(ack);
+    if (outcome.action === 'ignored') {
+      logger.debug('ignoring an acknowledgement of a batch this database did not send', {
+        storeId,
+        epoch: ack.epoch,
+        firstSeq: ack.batch.firstSeq,
+        lastSeq: ack.batch.lastSeq,
+        why: outcome.why,
+      });
+      return;
+    }
+    this.lastAckAt = this.clock.now();
+    for (const r of outcome.deadLetters) {
+      logger.warn('event refused by head office; dead-lettered', {
+        storeId,
+        epoch: ack.epoch,
+        seq: r.seq,
+        reason: r.reason,
+      });
+    }
+    if (outcome.acked > 0) {
+      logger.debug('acknowledged', {
+        storeId,
+        epoch: ack.epoch,
+        firstSeq: ack.batch.firstSeq,
+        lastSeq: ack.batch.lastSeq,
+        count: outcome.acked,
+      });
+    }
+    if (outcome.newEpoch) {
+      const { previousEpoch, epoch, moved, reason } = outcome.newEpoch;
+      logger.warn('started a new epoch', { storeId, previousEpoch, epoch, moved, reason });
+      this.restartFromOutbox();
+      this.publishStatus();
+      return;
+    }
+    // A batch leaves the window only with its own acknowledgement, keyed by (epoch, firstSeq, lastSeq):
+    // ackedThrough may cover it while its answer was lost, and then only the ack timeout would notice.
+    this.window = retireBatch(this.window, { epoch: ack.epoch, ...ack.batch });
+    // The retained status carries the backlog: once it is gone, say so rather than wait for the refresh.
+    if (this.window.length === 0 && this.reportedBacklog !== 0 && outbox.unsentCount() === 0)
+      this.publishStatus();
+  }
+
+  private async onCloseAck(ack: CloseAck): Promise<void> {
+    const { storeId, logger } = this.options;
+    const outcome = await this.delivery.recordCloseAck(ack);
+    if (outcome.action === 'ignored') {
+      logger.debug('ignoring an acknowledgement of a close this database did not send', {
+        storeId,
+        epoch: ack.epoch,
+        nextEpoch: ack.close.nextEpoch,
+        why: outcome.why,
+      });
+      return;
+    }
+    logger.info('head office recorded the close of an epoch', {
+      storeId,
+      epoch: ack.epoch,
+      nextEpoch: ack.close.nextEpoch,
+      part: ack.close.part,
+      parts: ack.close.parts,
+    });
+    this.window = retireClose(this.window, {
+      epoch: ack.epoch,
+      nextEpoch: ack.close.nextEpoch,
+      part: ack.close.part,
+    });
   }
 
   private statusPayload(state: 'online' | 'offline'): string {
@@ -331,9 +583,9 @@ export class SyncEngine {
       at: new Date(this.clock.now()).toISOString(),
     };
     if (state === 'online') {
-      message.epoch = this.options.outbox.epoch;
       message.version = this.options.version;
       try {
+        message.epoch = this.options.outbox.epoch;
         message.backlog = this.options.outbox.unsentCount();
         this.reportedBacklog = message.backlog;
       } catch {

@@ -5,8 +5,9 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TransactionType } from '../../src/contracts/transaction.js';
 import { textDigest } from '../../src/lib/canonical-hash.js';
-import { ConflictError, StorageUnavailableError } from '../../src/lib/errors.js';
+import { ConfigError, ConflictError, StorageUnavailableError } from '../../src/lib/errors.js';
 import { DatabaseTooNewError, Outbox, type CaptureInput, type CaptureResult } from '../../src/sync/index.js';
+import { outboxMigrations } from '../../src/sync/outbox-migrations.js';
 
 let dir: string;
 let file: string;
@@ -21,8 +22,8 @@ afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-function open(options: { maxSizeMb?: number } = {}): Outbox {
-  const outbox = new Outbox({ file, ...options });
+function open(options: { maxSizeMb?: number; storeId?: string } = {}): Outbox {
+  const outbox = new Outbox({ file, storeId: 'S1', ...options });
   opened.push(outbox);
   return outbox;
 }
@@ -168,7 +169,9 @@ describe('outbox', () => {
     raw.close();
 
     expect(() => open()).toThrow(DatabaseTooNewError);
-    expect(() => open()).toThrow(/schema version 99.*knows only up to 1/);
+    expect(() => open()).toThrow(
+      new RegExp(`schema version 99.*knows only up to ${outboxMigrations.length}`),
+    );
 
     const check = new Database(file, { readonly: true });
     expect(check.pragma('user_version', { simple: true })).toBe(99);
@@ -235,26 +238,230 @@ describe('outbox', () => {
 
   it('applies an acknowledgement only to the batch it answers: other seqs stay unsent, conflicts stay for a new epoch', () => {
     const outbox = open();
-    stored(outbox.appendBatch(captures('ack', 10)));
+    const results = stored(outbox.appendBatch(captures('ack', 10)));
     const epoch = outbox.epoch;
     const applied = outbox.applyAck({
+      v: 1,
+      kind: 'batch',
       epoch,
       ackedThrough: 10, // the hub holds 1..10, but it judged only seqs 4..6 of this database's events
-      batch: { firstSeq: 4, lastSeq: 6 },
+      highestSeq: 10,
+      batch: { firstSeq: 4, lastSeq: 6, lastEventId: results[5]!.eventId },
       rejected: [{ seq: 5, reason: 'invalid' }],
       conflicts: [{ seq: 6, reason: 'different event' }],
     });
-    expect(applied).toEqual({ acked: 1, dead: 1 });
-    expect(outbox.unsentAfter(0, 100).map((e) => e.seq)).toEqual([1, 2, 3, 6, 7, 8, 9, 10]);
-    expect(outbox.stats().deadLetters).toBe(1);
-
-    // A new epoch takes every unsent event, in capture order, with fresh gapless seqs; acknowledged and dead stay behind.
-    const next = outbox.startNewEpoch('restored from backup');
-    expect(next.moved).toBe(8);
-    expect(outbox.epoch).toBe(next.epoch);
+    // The conflict makes this database leave the epoch in the same transaction: 1..3, 6..10 move on.
+    expect(applied).toMatchObject({
+      action: 'applied',
+      acked: 1,
+      dead: 1,
+      newEpoch: { previousEpoch: epoch, moved: 8 },
+    });
+    const next = outbox.epoch;
+    expect(next).not.toBe(epoch);
     expect(outbox.unsentAfter(0, 100).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(outbox.lastSeqOf(next.epoch)).toBe(8);
+    expect(outbox.stats().deadLetters).toBe(1);
+    expect(outbox.lastSeqOf(next)).toBe(8);
     const [first] = stored(outbox.appendBatch(captures('after', 1)));
-    expect(first).toMatchObject({ epoch: next.epoch, seq: 9 });
+    expect(first).toMatchObject({ epoch: next, seq: 9 });
+  });
+
+  it('ignores an acknowledgement whose last event is not this database’s', () => {
+    const outbox = open();
+    stored(outbox.appendBatch(captures('ack', 3)));
+    const outcome = outbox.applyAck({
+      v: 1,
+      kind: 'batch',
+      epoch: outbox.epoch,
+      ackedThrough: 3,
+      highestSeq: 3,
+      batch: { firstSeq: 1, lastSeq: 3, lastEventId: '01SOMEONEELSE0000000000000' },
+      rejected: [],
+      conflicts: [],
+    });
+    expect(outcome).toMatchObject({ action: 'ignored' });
+    expect(outbox.unsentCount()).toBe(3);
+  });
+});
+
+describe('outbox: leaving an epoch', () => {
+  it('records, in the transaction that moves the unsent events, where the old epoch ends and where each moved', () => {
+    const outbox = open();
+    const results = stored(outbox.appendBatch(captures('e', 7)));
+    const epoch = outbox.epoch;
+    outbox.database.prepare("UPDATE events SET state = 'acked', acked_at = 1 WHERE seq IN (1, 2, 4)").run();
+    outbox.database.prepare("UPDATE events SET state = 'dead', dead_reason = 'refused' WHERE seq = 6").run();
+
+    const next = outbox.startNewEpoch('restored from backup', () => 'feedfacefeedface');
+    expect(next).toEqual({
+      previousEpoch: epoch,
+      epoch: 'feedfacefeedface',
+      moved: 3,
+      reason: 'restored from backup',
+    });
+    const db = outbox.database;
+    expect(db.prepare('SELECT epoch, last_seq, next_epoch, reason, parts FROM epoch_closes').all()).toEqual([
+      { epoch, last_seq: 7, next_epoch: 'feedfacefeedface', reason: 'restored from backup', parts: 1 },
+    ]);
+    expect(
+      db.prepare('SELECT seq, event_id, to_seq FROM epoch_moves WHERE epoch = ? ORDER BY seq').all(epoch),
+    ).toEqual([3, 5, 7].map((seq, i) => ({ seq, event_id: results[seq - 1]!.eventId, to_seq: i + 1 })));
+    expect(db.prepare('SELECT part, acked_at FROM epoch_close_parts WHERE epoch = ?').all(epoch)).toEqual([
+      { part: 1, acked_at: null },
+    ]);
+    // Acknowledged and dead events stay where head office knows them.
+    expect(db.prepare('SELECT seq, state FROM events WHERE epoch = ? ORDER BY seq').all(epoch)).toEqual([
+      { seq: 1, state: 'acked' },
+      { seq: 2, state: 'acked' },
+      { seq: 4, state: 'acked' },
+      { seq: 6, state: 'dead' },
+    ]);
+  });
+
+  it('never lets a capture land in an epoch another connection has just closed', () => {
+    const agent = open();
+    const engine = open();
+    stored(agent.appendBatch(captures('a', 2)));
+    const before = agent.epoch;
+    // The sync engine's connection leaves the epoch; the capture connection had read it earlier.
+    const { epoch } = engine.startNewEpoch('cloned');
+    const [result] = stored(agent.appendBatch([capture('after-close')]));
+    expect(result).toMatchObject({ epoch, seq: 3 });
+    expect(agent.epoch).toBe(epoch);
+    expect(agent.lastSeqOf(before)).toBe(2);
+  });
+
+  it('retries a dead letter into the current epoch, even when another process moved to a new one after it opened', () => {
+    const agent = open();
+    stored(agent.appendBatch(captures('d', 3)));
+    agent.database.prepare("UPDATE events SET state = 'dead', dead_reason = 'refused' WHERE seq = 2").run();
+    const deadId = agent.deadLetters()[0]!.eventId;
+    // `outpost deadletters retry` opens the outbox beside the running agent...
+    const cli = open();
+    expect(cli.epoch).toBe(agent.epoch);
+    // ...and before it acts, the agent leaves the epoch (head office said it was restored).
+    const { epoch } = agent.startNewEpoch('restored');
+    expect(cli.retryDeadLetter(deadId)).toEqual({ epoch, seq: 3 });
+    expect(agent.unsentAfter(0, 10).map((e) => [e.seq, e.eventId])).toEqual([
+      [1, expect.any(String)],
+      [2, expect.any(String)],
+      [3, deadId],
+    ]);
+  });
+});
+
+describe('outbox: store identity', () => {
+  it('refuses to open under another storeId, naming both, the dataDir and what to do', () => {
+    stored(open({ storeId: 'S042' }).appendBatch(captures('t', 2)));
+    let refusal: unknown;
+    try {
+      open({ storeId: 'S043' });
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(ConfigError);
+    const message = (refusal as ConfigError).message;
+    expect(message).toContain('"S043"');
+    expect(message).toContain('"S042"');
+    expect(message).toContain(path.dirname(file));
+    expect(message).toMatch(/set storeId back to "S042".*new, empty dataDir/);
+    // Nothing was changed: the right store opens it as before.
+    expect(open({ storeId: 'S042' }).stats()).toMatchObject({ lastSeq: 2 });
+  });
+
+  it('records the storeId of a database written before it kept one, counts included', () => {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Database(file);
+    old.exec(outboxMigrations[0]!);
+    old.pragma('user_version = 1');
+    old.exec(`INSERT INTO meta (key, value) VALUES ('epoch', 'aaaabbbbccccdddd');
+      INSERT INTO epochs (epoch, started_at, last_seq, reason) VALUES ('aaaabbbbccccdddd', 1, 3, 'new database')`);
+    const insert = old.prepare(
+      `INSERT INTO events (event_id, epoch, seq, terminal_id, transaction_id, type, captured_at, currency, signed_total, body_hash, state)
+       VALUES (?, 'aaaabbbbccccdddd', ?, 'T1', ?, 'sale', 1, 'EUR', 100, 'h', ?)`,
+    );
+    insert.run('01OLDEVENT0000000001', 1, 't1', 'acked');
+    insert.run('01OLDEVENT0000000002', 2, 't2', 'pending');
+    insert.run('01OLDEVENT0000000003', 3, 't3', 'dead');
+    old.close();
+
+    const outbox = open({ storeId: 'S042' });
+    expect(outbox.stats()).toMatchObject({
+      lastSeq: 3,
+      total: 3,
+      deadLetters: 1,
+      unsent: { count: 1, atRisk: [{ currency: 'EUR', amount: 200 }] },
+    });
+    outbox.close();
+    expect(() => open({ storeId: 'S043' })).toThrow(ConfigError);
+  });
+});
+
+describe('outbox: work that does not grow with history', () => {
+  /** The truth, counted the slow way. */
+  function counted(outbox: Outbox) {
+    const db = outbox.database;
+    const count = (where: string) => db.prepare(`SELECT count(*) FROM events WHERE ${where}`).pluck().get();
+    return {
+      total: count('1'),
+      unsent: count("state = 'pending'"),
+      dead: count("state = 'dead'"),
+      atRisk: db
+        .prepare(
+          "SELECT currency, sum(signed_total) AS amount FROM events WHERE state IN ('pending', 'dead') GROUP BY currency HAVING amount <> 0 ORDER BY currency",
+        )
+        .all(),
+    };
+  }
+  const fromStats = (outbox: Outbox) => {
+    const s = outbox.stats();
+    return { total: s.total, unsent: s.unsent.count, dead: s.deadLetters, atRisk: s.unsent.atRisk };
+  };
+
+  it('keeps the status counts right through captures, acks, dead letters, moves, retries, discards and pruning, from any connection', () => {
+    const agent = open();
+    const cli = open();
+    const results = stored(agent.appendBatch(captures('c', 20)));
+    agent.appendBatch([{ ...capture('usd'), currency: 'USD', signedTotal: -250 }]);
+    expect(fromStats(agent)).toEqual(counted(agent));
+    agent.applyAck({
+      v: 1,
+      kind: 'batch',
+      epoch: agent.epoch,
+      ackedThrough: 10,
+      highestSeq: 10,
+      batch: { firstSeq: 1, lastSeq: 10, lastEventId: results[9]!.eventId },
+      rejected: [{ seq: 3, reason: 'invalid' }],
+      conflicts: [],
+    });
+    expect(fromStats(cli)).toEqual(counted(cli));
+    cli.retryDeadLetter(results[2]!.eventId);
+    agent.database.prepare("UPDATE events SET state = 'dead', dead_reason = 'x' WHERE seq = 12").run();
+    cli.discardDeadLetter(results[11]!.eventId, 'refunded');
+    agent.startNewEpoch('restored');
+    expect(agent.pruneAcknowledged(Number.MAX_SAFE_INTEGER, 4)).toBe(4);
+    expect(fromStats(agent)).toEqual(counted(agent));
+    expect(fromStats(agent).total).toBe(17);
+  });
+
+  it('prunes in chunks, yielding between them, and stops when told', async () => {
+    const outbox = open();
+    stored(outbox.appendBatch(captures('p', 25)));
+    outbox.database.prepare("UPDATE events SET state = 'acked', acked_at = 1000 WHERE seq <= 22").run();
+    expect(outbox.pruneAcknowledged(5000, 10)).toBe(10);
+    const acknowledgedLeft = () =>
+      outbox.database.prepare("SELECT count(*) FROM events WHERE state = 'acked'").pluck().get() as number;
+    const pruning = outbox.pruneAcknowledgedInChunks(5000, { chunk: 3 });
+    // Work queued while it prunes (a till's request) runs between its chunks, not after the last one.
+    const leftWhenOthersRan = await new Promise<number>((resolve) =>
+      setImmediate(() => resolve(acknowledgedLeft())),
+    );
+    expect(await pruning).toBe(12);
+    expect(leftWhenOthersRan).toBeGreaterThan(0);
+    expect(seqsInTable(outbox)).toEqual([23, 24, 25]);
+    expect(outbox.stats()).toMatchObject({ total: 3, unsent: { count: 3 } });
+
+    outbox.database.prepare("UPDATE events SET state = 'acked', acked_at = 1000").run();
+    expect(await outbox.pruneAcknowledgedInChunks(5000, { chunk: 1, stopped: () => true })).toBe(0);
   });
 });

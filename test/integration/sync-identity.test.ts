@@ -16,6 +16,7 @@ import {
   submitSales,
   waitFor,
   type HubProcess,
+  type StoreEpoch,
   type SubmittedSale,
 } from '../support/spawn-hub.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -66,6 +67,47 @@ async function waitSynced(hub: HubProcess, storeId: string, count: number, agent
 }
 
 const bySeq = (sales: readonly SubmittedSale[]) => [...sales].sort((a, b) => a.seq - b.seq);
+
+/**
+ * Every seq of every epoch of the store is accounted for at the hub: each epoch the store left is closed
+ * and complete (a row, stored or moved, for every seq its writers handed out), and each epoch an agent
+ * still writes in is contiguous. Waits for the closes to be acknowledged, then returns the summary.
+ */
+async function expectEveryEpochAccountedFor(
+  hub: HubProcess,
+  storeId: string,
+  agents: AgentProcess[],
+  closedEpoch: string,
+) {
+  const current = new Set(await Promise.all(agents.map(async (a) => (await agentStatus(a.url)).epoch)));
+  const mustClose = (e: StoreEpoch) => !current.has(e.epoch) || e.epoch === closedEpoch;
+  const summary = await waitFor(
+    'every epoch the store left to be closed and complete at the hub',
+    async () => {
+      const store = await hub.api.store(storeId);
+      return store?.epochs.some((e) => e.epoch === closedEpoch) &&
+        store.epochs.filter(mustClose).every((e) => e.closed && e.complete)
+        ? store
+        : undefined;
+    },
+  ).catch(async (error: unknown) => {
+    throw new Error(`${String(error)}\n${JSON.stringify(await hub.api.store(storeId), null, 2)}`, {
+      cause: error,
+    });
+  });
+  for (const e of summary.epochs) {
+    expect(e.gaps, `epoch ${e.epoch}`).toEqual([]);
+    expect(e.contiguousThrough, `epoch ${e.epoch}`).toBe(e.lastSeq);
+    if (mustClose(e)) {
+      expect(e, `epoch ${e.epoch}`).toMatchObject({
+        closed: { nextEpoch: expect.any(String) },
+        complete: true,
+      });
+      expect(e.closed!.lastSeq).toBeLessThanOrEqual(e.lastSeq);
+    }
+  }
+  return summary;
+}
 
 /** Copies a stopped agent's outbox (database, WAL and shared-memory files) into another directory. */
 function copyOutbox(fromDir: string, toDir: string): void {
@@ -174,6 +216,13 @@ describe('store identity across wipes, restores and clones', () => {
     expect(fresh.map((e) => e.status)).toEqual(Array(30).fill('stored'));
     expect(deliveryViolations([...firstFifty, ...nextFifty, ...afterRestore], snapshot)).toEqual([]);
     expect(fresh.map((e) => e.eventId).sort()).toEqual(afterRestore.map((s) => s.eventId).sort());
+
+    // The restored database closed the old epoch, naming where each of its unsent sales went: head office
+    // can account for every seq of it.
+    const accounted = await expectEveryEpochAccountedFor(hub, storeId, [restored], oldEpoch);
+    const closedOld = accounted.epochs.find((e) => e.epoch === oldEpoch)!;
+    expect(closedOld.closed).toMatchObject({ nextEpoch: status.epoch, lastSeq: 100 });
+    expect(closedOld.lastSeq).toBe(100);
   }, 60_000);
 
   it('never merges a cloned store PC into the original: conflicts are quarantined and no sale is lost', async () => {
@@ -243,5 +292,11 @@ describe('store identity across wipes, restores and clones', () => {
     expect(snapshot.summary.epochs.length).toBeGreaterThanOrEqual(2);
     expect(deliveryViolations(all, snapshot)).toEqual([]);
     for (const agent of [a, b]) expect((await agentStatus(agent.url)).deadLetters.count).toBe(0);
+
+    // Each PC that left the shared epoch closed it towards its own next epoch: every epoch the store left
+    // is closed and complete, and each one a PC still writes in has no gap.
+    const accounted = await expectEveryEpochAccountedFor(hub, storeId, [a, b], epoch);
+    const sharedEpoch = accounted.epochs.find((e) => e.epoch === epoch)!;
+    expect(epochs).toContain(sharedEpoch.closed!.nextEpoch);
   }, 60_000);
 });

@@ -1,10 +1,16 @@
 import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
-import { ackSchema, topics, type Ack } from '../../src/contracts/sync-messages.js';
-import type { StoredEvent } from '../../src/hub/index.js';
+import { ackSchema, SYNC_LIMITS, topics, type Ack } from '../../src/contracts/sync-messages.js';
+import type { EpochSummary, EventRecord } from '../../src/hub/index.js';
 import { canonicalHash } from '../../src/lib/canonical-hash.js';
 import { createEventIdFactory, newEpoch } from '../../src/lib/ids.js';
-import { buildEventBatch, Outbox, type CaptureInput, type UnsentEvent } from '../../src/sync/index.js';
+import {
+  buildEventBatch,
+  Outbox,
+  type BuiltBatch,
+  type CaptureInput,
+  type UnsentEvent,
+} from '../../src/sync/index.js';
 import { numberedSale } from '../support/pos-payloads.js';
 import {
   findDeliveryProblems,
@@ -77,7 +83,7 @@ function seededCapture(n: number, poison = false): CaptureInput {
 }
 
 describe('the delivery check', () => {
-  const event = (seq: number, body: unknown = { n: seq }): StoredEvent => ({
+  const event = (seq: number, text = `{"n": ${seq}}`): EventRecord => ({
     storeId: 's',
     epoch: 'e',
     seq,
@@ -90,14 +96,15 @@ describe('the delivery check', () => {
     businessDay: '2026-11-23',
     capturedAt: '2026-11-23T10:00:00Z',
     receivedAt: '2026-11-23T10:00:01Z',
-    body,
+    bodyJson: text,
+    movedTo: null,
   });
   const expected: ExpectedEvent[] = [1, 2, 3].map((seq) => ({
     seq,
     eventId: `event-${seq}`,
-    body: { n: seq },
+    text: `{"n": ${seq}}`,
   }));
-  const summary = (lastSeq: number, contiguousThrough: number, stored: number) => ({
+  const summary = (lastSeq: number, contiguousThrough: number, stored: number): EpochSummary => ({
     epoch: 'e',
     firstSeen: '',
     lastSeen: '',
@@ -107,6 +114,9 @@ describe('the delivery check', () => {
     stored,
     rejected: 0,
     duplicates: 0,
+    moved: 0,
+    closed: null,
+    complete: false,
   });
 
   it('passes a complete delivery and catches a lost, a doubled, a reordered and a changed event', () => {
@@ -117,7 +127,11 @@ describe('the delivery check', () => {
     ).not.toEqual([]);
     expect(findDeliveryProblems(expected, [event(2), event(1), event(3)], summary(3, 3, 3))).not.toEqual([]);
     expect(
-      findDeliveryProblems(expected, [event(1), event(2, { n: 9 }), event(3)], summary(3, 3, 3)),
+      findDeliveryProblems(expected, [event(1), event(2, '{"n": 9}'), event(3)], summary(3, 3, 3)),
+    ).not.toEqual([]);
+    // The same JSON value in other text is a change too: head office must hold the bytes the POS sent.
+    expect(
+      findDeliveryProblems(expected, [event(1), event(2, '{"n":2}'), event(3)], summary(3, 3, 3)),
     ).not.toEqual([]);
     expect(
       findDeliveryProblems(expected.slice(0, 2), [event(1), event(2), event(3)], summary(3, 3, 3)),
@@ -128,6 +142,25 @@ describe('the delivery check', () => {
 describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing network, through %s', (broker) => {
   const start = (options: Omit<SyncHarnessOptions, 'broker'> = {}) =>
     SyncHarness.start({ broker, ...options });
+
+  it('delivers the exact text the POS sent: big integers, integer-like keys, escapes and whitespace', async () => {
+    const h = await start();
+    // Texts any JSON parser would alter on a round trip: 12345678901234567891 becomes 12345678901234567000,
+    // "2" and "1" are put in numeric order, escapes are decoded and whitespace dropped.
+    const exactText = (terminalId: string, n: number) =>
+      JSON.stringify(numberedSale(terminalId, n), null, '\t').replace(
+        /\n}$/,
+        `,\r\n\t"extensions" : {"loyaltyCard": 12345678901234567891, "2": "b", "1": "a",` +
+          ` "note": "Cr\\u00e8me \\"br\\u00fbl\\u00e9e\\" 🥐\\n", "ratio": 1.50}\n}  `,
+      );
+    JSON.parse(exactText('T1', 1));
+    await h.sell(40, { text: exactText });
+    expect(h.unexpected).toEqual([]);
+    await h.waitUntilDelivered(40);
+    expect(await h.deliveryProblems()).toEqual([]);
+    const served = await h.hubTransactions();
+    expect(served[0]!.bodyJson).toContain('"loyaltyCard": 12345678901234567891, "2": "b", "1": "a"');
+  });
 
   it('keeps selling through a broker outage and drains the backlog by itself, exactly once, in seq order', async () => {
     const h = await start();
@@ -283,9 +316,9 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
       capturedAt: Date.now(),
       body: JSON.stringify(numberedSale('T9', i + 1)),
     }));
-    const limits = { maxEvents: 100, maxBytes: 1024 * 1024 };
-    const first = buildEventBatch(storeId, epoch, events.slice(0, 5), limits)!;
-    const second = buildEventBatch(storeId, epoch, events.slice(5), limits)!;
+    const limits = { maxEvents: 100, maxBytes: 1024 * 1024, maxMessageBytes: SYNC_LIMITS.maxBatchBytes };
+    const first = buildEventBatch(storeId, epoch, events.slice(0, 5), limits) as BuiltBatch;
+    const second = buildEventBatch(storeId, epoch, events.slice(5), limits) as BuiltBatch;
 
     const client = await mqtt.connectAsync(h.broker.url, { clean: true, reconnectPeriod: 0 });
     try {
@@ -299,16 +332,15 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
       expect(acks.map((a) => a.ackedThrough)).toEqual([0, 0, 10, 10]);
       expect(acks.map((a) => a.highestSeq)).toEqual([10, 10, 10, 10]);
       expect(
-        acks.every((a) => a.epoch === epoch && a.rejected.length === 0 && a.conflicts.length === 0),
+        acks.every(
+          (a) =>
+            a.kind === 'batch' && a.epoch === epoch && a.rejected.length === 0 && a.conflicts.length === 0,
+        ),
       ).toBe(true);
     } finally {
       await client.endAsync(true);
     }
-    const expected = events.map((e) => ({
-      seq: e.seq,
-      eventId: e.eventId,
-      body: JSON.parse(e.body) as unknown,
-    }));
+    const expected = events.map((e) => ({ seq: e.seq, eventId: e.eventId, text: e.body }));
     const summary = (await h.hub.store.listStores()).find((s) => s.storeId === storeId);
     expect(findDeliveryProblems(expected, await h.hubTransactions(storeId), summary?.epochs[0])).toEqual([]);
     expect(summary?.epochs).toHaveLength(1);
@@ -326,7 +358,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
           seeded.push({
             seq: result.seq,
             eventId: result.eventId,
-            body: JSON.parse(captures[i]!.body) as unknown,
+            text: captures[i]!.body,
             status: i + 1 === 5 ? 'rejected' : 'stored',
           });
         });
@@ -357,7 +389,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
 
     // Support retries it from the command line, beside the running agent: it goes again as seq 30 and,
     // still wrong, is refused again. Then support discards it, on record.
-    const cli = new Outbox({ file: h.agent.outbox.file });
+    const cli = new Outbox({ file: h.agent.outbox.file, storeId: h.storeId });
     try {
       expect(cli.retryDeadLetter(poisonId)).toEqual({ epoch: h.agent.outbox.epoch, seq: 30 });
     } finally {
@@ -374,11 +406,11 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
     const retried = [
       ...seeded,
       ...h.expectedFromSent(),
-      { seq: 30, eventId: poisonId, body: seeded[4]!.body, status: 'rejected' as const },
+      { seq: 30, eventId: poisonId, text: seeded[4]!.text, status: 'rejected' as const },
     ];
     expect(await h.deliveryProblems(retried)).toEqual([]);
 
-    const support = new Outbox({ file: h.agent.outbox.file });
+    const support = new Outbox({ file: h.agent.outbox.file, storeId: h.storeId });
     try {
       support.discardDeadLetter(poisonId, 'customer refunded at the till; ticket 42');
       expect(() => support.retryDeadLetter(poisonId)).toThrow(/no dead-lettered event/);

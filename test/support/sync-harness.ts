@@ -1,15 +1,15 @@
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
 import { afterEach } from 'vitest';
 import { startAgent, type RunningAgent } from '../../src/agent/agent.js';
 import { startEmbeddedBroker, type RunningBroker } from '../../src/broker/index.js';
 import { agentConfigSchema, type AgentConfigInput } from '../../src/contracts/agent-config.js';
 import { hubConfigSchema } from '../../src/contracts/hub-config.js';
 import type { AgentStatus } from '../../src/contracts/status.js';
-import { startHub, type RunningHub, type StoredEvent, type StoreSummary } from '../../src/hub/index.js';
+import { startHub, type EventRecord, type RunningHub, type StoreSummary } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { Outbox } from '../../src/sync/index.js';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.js';
+import { plainBrokerConfig } from './mosquitto-binary.js';
 import { freePort, startMosquitto, type TestMosquitto } from './mosquitto.js';
 import { numberedSale } from './pos-payloads.js';
 import { makeTerminals, type TerminalCredential } from './spawn-agent.js';
@@ -38,10 +38,19 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-/** A private Mosquitto (no persistence) or the embedded Aedes broker, on a free loopback port. */
-export async function startTestBroker(kind: BrokerKind): Promise<TestBroker> {
+/**
+ * A private Mosquitto (no persistence) or the embedded Aedes broker, on a free loopback port.
+ * `mosquittoConfig` adds lines to Mosquitto's plain config (e.g. `max_packet_size 65536`).
+ */
+export async function startTestBroker(
+  kind: BrokerKind,
+  options: { mosquittoConfig?: string[] } = {},
+): Promise<TestBroker> {
   if (kind === 'mosquitto') {
-    const mosquitto: TestMosquitto = await startMosquitto();
+    const extra = options.mosquittoConfig ?? [];
+    const mosquitto: TestMosquitto = await startMosquitto(
+      extra.length > 0 ? { config: (_dir, port) => plainBrokerConfig(port) + extra.join('\n') + '\n' } : {},
+    );
     return {
       kind,
       url: mosquitto.url,
@@ -89,6 +98,12 @@ export interface SyncHarnessOptions {
   keepaliveSeconds?: number;
   /** Writes into the agent's outbox before the agent starts, e.g. an event head office will refuse. */
   seedOutbox?: (outbox: Outbox) => void;
+  /** Lines added to a harness-owned Mosquitto's config. */
+  mosquittoConfig?: string[];
+  /** The agent's MQTT protocol (5 lets the broker say why it refused a publish). */
+  protocolVersion?: 4 | 5;
+  /** The agent's api.bodyLimitBytes. */
+  bodyLimitBytes?: number;
 }
 
 /** A sale the agent answered 201 for, with the exact text the till sent. */
@@ -100,12 +115,12 @@ export interface SentSale {
   seq: number;
 }
 
-/** What the hub must hold at one seq. */
+/** What the hub must hold at one seq: the body as the very text the till sent. */
 export interface ExpectedEvent {
   seq: number;
   eventId: string;
-  body: unknown;
-  status?: StoredEvent['status'];
+  text: string;
+  status?: EventRecord['status'];
 }
 
 const HUB_TOKEN = 'hub-operator-token-for-tests';
@@ -174,7 +189,7 @@ export class SyncHarness {
     const ownsBroker = typeof options.broker === 'string';
     const broker =
       typeof options.broker === 'string'
-        ? await startTestBroker(options.broker)
+        ? await startTestBroker(options.broker, { mosquittoConfig: options.mosquittoConfig ?? [] })
         : externalBroker(options.broker);
     const cleanup: (() => Promise<unknown>)[] = [() => (ownsBroker ? broker.close() : Promise.resolve())];
     const unwind = async () => {
@@ -203,7 +218,7 @@ export class SyncHarness {
 
       const dataDir = makeTempDir('sync-agent');
       if (options.seedOutbox) {
-        const outbox = new Outbox({ file: path.join(dataDir, 'outbox.sqlite') });
+        const outbox = new Outbox({ file: path.join(dataDir, 'outbox.sqlite'), storeId });
         try {
           options.seedOutbox(outbox);
         } finally {
@@ -213,8 +228,17 @@ export class SyncHarness {
       const agentConfig = agentConfigSchema.parse({
         storeId,
         dataDir,
-        api: { host: '127.0.0.1', port: 0, terminals: terminals.map((t) => ({ ...t })) },
-        mqtt: { url: proxy.url, keepaliveSeconds: options.keepaliveSeconds ?? 2 },
+        api: {
+          host: '127.0.0.1',
+          port: 0,
+          terminals: terminals.map((t) => ({ ...t })),
+          ...(options.bodyLimitBytes ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
+        },
+        mqtt: {
+          url: proxy.url,
+          keepaliveSeconds: options.keepaliveSeconds ?? 2,
+          ...(options.protocolVersion ? { protocolVersion: options.protocolVersion } : {}),
+        },
         sync: { ...SHORT_SYNC, ...options.sync },
       });
       const agent = await startAgent(agentConfig, { logger: silentLogger() });
@@ -236,7 +260,10 @@ export class SyncHarness {
    * Sells `count` numbered sales through the capture API, `concurrency` tills at a time, and records
    * every 201 with the exact text sent. Bounded by the count; anything but 201 goes to `unexpected`.
    */
-  async sell(count: number, options: { concurrency?: number } = {}): Promise<SentSale[]> {
+  async sell(
+    count: number,
+    options: { concurrency?: number; text?: (terminalId: string, n: number) => string } = {},
+  ): Promise<SentSale[]> {
     const numbers = Array.from({ length: count }, () => this.nextSale++);
     const sold: SentSale[] = [];
     let next = 0;
@@ -244,7 +271,7 @@ export class SyncHarness {
       while (next < numbers.length) {
         const n = numbers[next++]!;
         const terminal = this.terminals[n % this.terminals.length]!;
-        const text = saleText(terminal.id, n);
+        const text = (options.text ?? saleText)(terminal.id, n);
         try {
           const response = await fetch(`${this.agent.url}/v1/transactions`, {
             method: 'POST',
@@ -282,8 +309,8 @@ export class SyncHarness {
   }
 
   /** Stored (and refused) events of the store's current epoch at the hub, every page, in the order served. */
-  async hubTransactions(storeId = this.storeId): Promise<StoredEvent[]> {
-    const all: StoredEvent[] = [];
+  async hubTransactions(storeId = this.storeId): Promise<EventRecord[]> {
+    const all: EventRecord[] = [];
     let after = 0;
     for (let page = 0; page < 1000; page++) {
       const { events } = await this.hub.store.listTransactions(storeId, { after, limit: 250 });
@@ -329,9 +356,9 @@ export class SyncHarness {
     );
   }
 
-  /** What the hub must hold: every sale answered 201, each at its seq with the body the till sent. */
+  /** What the hub must hold: every sale answered 201, each at its seq with the exact text the till sent. */
   expectedFromSent(): ExpectedEvent[] {
-    return this.sent.map((s) => ({ seq: s.seq, eventId: s.eventId, body: JSON.parse(s.text) as unknown }));
+    return this.sent.map((s) => ({ seq: s.seq, eventId: s.eventId, text: s.text }));
   }
 
   /** Everything that breaks "exactly once, in seq order, unchanged, provably complete" at the hub. */
@@ -376,13 +403,13 @@ function externalBroker(given: { url: string; shareGroup: string | false }): Tes
 
 /**
  * Pure: compares what the hub serves for one store and epoch with what it must hold. Problems, in
- * words: a seq missing, held twice or out of order, a body changed, an eventId swapped, a row nobody
- * expects, or an epoch summary that does not prove completeness (contiguousThrough below lastSeq, gaps).
- * Empty means delivered exactly once, in order, unchanged.
+ * words: a seq missing, held twice or out of order, a body changed by a single byte, an eventId swapped,
+ * a row nobody expects, or an epoch summary that does not prove completeness (contiguousThrough below
+ * lastSeq, gaps). Empty means delivered exactly once, in order, unchanged.
  */
 export function findDeliveryProblems(
   expected: readonly ExpectedEvent[],
-  served: readonly StoredEvent[],
+  served: readonly EventRecord[],
   summary: StoreSummary['epochs'][number] | undefined,
 ): string[] {
   const problems: string[] = [];
@@ -395,7 +422,7 @@ export function findDeliveryProblems(
   served.forEach((event, i) => {
     if (event.seq !== i + 1) problems.push(`position ${i + 1} of the hub's list holds seq ${event.seq}`);
   });
-  const servedBySeq = new Map<number, StoredEvent[]>();
+  const servedBySeq = new Map<number, EventRecord[]>();
   for (const event of served) servedBySeq.set(event.seq, [...(servedBySeq.get(event.seq) ?? []), event]);
   for (const e of expected) {
     const rows = servedBySeq.get(e.seq) ?? [];
@@ -407,8 +434,8 @@ export function findDeliveryProblems(
     if (row.eventId !== e.eventId) problems.push(`seq ${e.seq} holds event ${row.eventId}, not ${e.eventId}`);
     if (row.status !== (e.status ?? 'stored'))
       problems.push(`seq ${e.seq} is ${row.status}, not ${e.status ?? 'stored'}`);
-    if (!isDeepStrictEqual(row.body, e.body))
-      problems.push(`seq ${e.seq} is held with a body other than the one sent`);
+    if (row.bodyJson !== e.text)
+      problems.push(`seq ${e.seq} is held with a body other than the exact text sent`);
   }
   for (const event of served) {
     if (!expectedBySeq.has(event.seq))

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { eventBatchSchema } from '../../src/contracts/sync-messages.js';
-import { buildEventBatch } from '../../src/sync/batch-builder.js';
-import type { UnsentEvent } from '../../src/sync/outbox.js';
+import { epochCloseSchema, eventBatchSchema, SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
+import {
+  buildEpochClose,
+  buildEventBatch,
+  type BuiltBatch,
+  type MessageLimits,
+  type UnsentEvent,
+} from '../../src/sync/batch-builder.js';
 
 const events = (n: number, bodyBytes = 100): UnsentEvent[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -13,37 +18,81 @@ const events = (n: number, bodyBytes = 100): UnsentEvent[] =>
     body: `{ "z": 1,  "a": "${'x'.repeat(bodyBytes)}", "n": ${i} }`,
   }));
 
+const limits = (maxEvents: number, maxBytes: number, maxMessageBytes: number = SYNC_LIMITS.maxBatchBytes) =>
+  ({ maxEvents, maxBytes, maxMessageBytes }) satisfies MessageLimits;
+
+function batch(result: ReturnType<typeof buildEventBatch>): BuiltBatch {
+  if (result?.kind !== 'batch') throw new Error(`expected a batch, got ${JSON.stringify(result)}`);
+  return result;
+}
+
 describe('buildEventBatch', () => {
-  it('builds a valid events message whose bodies parse to exactly what the POS sent', () => {
+  it('builds a valid events message whose bodies are the exact text the POS sent', () => {
     const input = events(3);
-    const batch = buildEventBatch('S1', 'aaaabbbbccccdddd', input, { maxEvents: 10, maxBytes: 1 << 20 })!;
-    const message = eventBatchSchema.parse(JSON.parse(batch.payload));
+    const built = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', input, limits(10, 1 << 20)));
+    const message = eventBatchSchema.parse(JSON.parse(built.payload));
     expect(message.events.map((e) => e.seq)).toEqual([1, 2, 3]);
-    message.events.forEach((e, i) => expect(e.body).toEqual(JSON.parse(input[i]!.body)));
+    message.events.forEach((e, i) => expect(e.body).toBe(input[i]!.body));
     expect(message.events[0]!.capturedAt).toBe('2026-11-23T10:00:00.000Z');
-    expect([batch.firstSeq, batch.lastSeq, batch.count]).toEqual([1, 3, 3]);
+    expect(built).toMatchObject({ firstSeq: 1, lastSeq: 3, count: 3, lastEventId: input[2]!.eventId });
+    expect(built.bytes).toBe(Buffer.byteLength(built.payload));
+  });
+
+  it('keeps what a JSON parser would alter: big integers, integer-like keys, escapes and whitespace', () => {
+    const text =
+      '{"extensions":{"loyaltyCard":12345678901234567891,"2":"b","1":"a"},\r\n\t"note":"Cr\\u00e8me \\"br\\u00fbl\\u00e9e\\" 🥐",  "n": 1.50e0 }';
+    const built = batch(
+      buildEventBatch('S1', 'aaaabbbbccccdddd', [{ ...events(1)[0]!, body: text }], limits(10, 1 << 20)),
+    );
+    expect(eventBatchSchema.parse(JSON.parse(built.payload)).events[0]!.body).toBe(text);
   });
 
   it('stops at the event count limit', () => {
-    const batch = buildEventBatch('S1', 'aaaabbbbccccdddd', events(10), { maxEvents: 4, maxBytes: 1 << 20 })!;
-    expect([batch.firstSeq, batch.lastSeq, batch.count]).toEqual([1, 4, 4]);
+    const built = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', events(10), limits(4, 1 << 20)));
+    expect([built.firstSeq, built.lastSeq, built.count]).toEqual([1, 4, 4]);
   });
 
-  it('stops before the byte limit, but always carries at least one event', () => {
-    const batch = buildEventBatch('S1', 'aaaabbbbccccdddd', events(10, 1000), {
-      maxEvents: 100,
-      maxBytes: 3500,
-    })!;
-    expect(batch.count).toBe(3);
-    expect(Buffer.byteLength(batch.payload)).toBeLessThanOrEqual(3500);
-    const huge = buildEventBatch('S1', 'aaaabbbbccccdddd', events(2, 10_000), {
-      maxEvents: 100,
-      maxBytes: 3500,
-    })!;
+  it('stops before the byte limit, but sends a single larger event alone', () => {
+    const built = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', events(10, 1000), limits(100, 3500)));
+    expect(built.count).toBe(3);
+    expect(Buffer.byteLength(built.payload)).toBeLessThanOrEqual(3500);
+    const huge = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', events(2, 10_000), limits(100, 3500)));
     expect(huge.count).toBe(1);
   });
 
+  it('never packs past the largest deliverable message, even when the batch limit is higher', () => {
+    const built = batch(
+      buildEventBatch('S1', 'aaaabbbbccccdddd', events(10, 1000), limits(100, 1 << 20, 3500)),
+    );
+    expect(built.count).toBe(3);
+    expect(built.bytes).toBeLessThanOrEqual(3500);
+  });
+
+  it('reports a first event that fits in no message at all, so it can be dead-lettered', () => {
+    const input = events(3, 10_000);
+    const result = buildEventBatch('S1', 'aaaabbbbccccdddd', input, limits(100, 1 << 20, 5000));
+    expect(result).toMatchObject({ kind: 'too-large', seq: 1, eventId: input[0]!.eventId, limit: 5000 });
+    expect((result as { bytes: number }).bytes).toBeGreaterThan(10_000);
+  });
+
   it('returns nothing for nothing', () => {
-    expect(buildEventBatch('S1', 'aaaabbbbccccdddd', [], { maxEvents: 10, maxBytes: 1000 })).toBeUndefined();
+    expect(buildEventBatch('S1', 'aaaabbbbccccdddd', [], limits(10, 1000))).toBeUndefined();
+  });
+});
+
+describe('buildEpochClose', () => {
+  it('builds a valid epoch-close part', () => {
+    const payload = buildEpochClose('S1', {
+      epoch: 'aaaabbbbccccdddd',
+      lastSeq: 90,
+      nextEpoch: '1111222233334444',
+      reason: 'x'.repeat(5000),
+      part: 1,
+      parts: 1,
+      moved: [{ seq: 61, eventId: '01EVENT0000000061', toSeq: 1 }],
+    });
+    const message = epochCloseSchema.parse(JSON.parse(payload));
+    expect(message.close).toMatchObject({ lastSeq: 90, nextEpoch: '1111222233334444', part: 1, parts: 1 });
+    expect(message.close.reason).toHaveLength(1000);
   });
 });

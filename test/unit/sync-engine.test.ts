@@ -2,20 +2,93 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mqttConfigSchema } from '../../src/contracts/agent-config.js';
-import { eventBatchSchema, type AckInput } from '../../src/contracts/sync-messages.js';
+import {
+  epochCloseSchema,
+  eventBatchSchema,
+  type BatchAck,
+  type CloseAck,
+  type EpochClose,
+  type EventBatch,
+} from '../../src/contracts/sync-messages.js';
 import { textDigest } from '../../src/lib/canonical-hash.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { Outbox, SyncEngine } from '../../src/sync/index.js';
+import { Outbox, SyncEngine, type CaptureInput, type SyncTuning } from '../../src/sync/index.js';
 
-/** Just enough of an mqtt.js client to drive the engine: records publishes, lets the test answer. */
+const PACKET_TOO_LARGE = 0x95;
+const ACKS = 'outpost/v1/stores/S1/acks';
+
+/**
+ * Just enough of an MQTT broker and mqtt.js clients to drive the engine: records what is published,
+ * answers PUBACKs, can announce a Maximum Packet Size, refuse large packets (PUBACK 0x95, or DISCONNECT
+ * 0x95 as Mosquitto does), and drop the link. A fresh client per connection, as ReconnectingMqtt makes.
+ */
+class FakeBroker {
+  readonly clients: FakeClient[] = [];
+  readonly published: { topic: string; payload: string; connection: number }[] = [];
+  maximumPacketSize: number | undefined;
+  refuseOver: { bytes: number; how: 'puback' | 'disconnect' } | undefined;
+
+  readonly connect = (): MqttClient => {
+    const client = new FakeClient(this, this.clients.length);
+    this.clients.push(client);
+    setImmediate(() => {
+      client.connected = true;
+      client.emit('connect', {
+        cmd: 'connack',
+        returnCode: 0,
+        ...(this.maximumPacketSize ? { properties: { maximumPacketSize: this.maximumPacketSize } } : {}),
+      });
+    });
+    return client as unknown as MqttClient;
+  };
+
+  get current(): FakeClient {
+    return this.clients.at(-1)!;
+  }
+
+  batches(): EventBatch[] {
+    return this.published
+      .filter((p) => p.topic.endsWith('/events') && p.payload.includes('"events"'))
+      .map((p) => eventBatchSchema.parse(JSON.parse(p.payload)));
+  }
+
+  closes(): (EpochClose & { connection: number })[] {
+    return this.published
+      .filter((p) => p.topic.endsWith('/events') && p.payload.includes('"close"'))
+      .map((p) => ({ ...epochCloseSchema.parse(JSON.parse(p.payload)), connection: p.connection }));
+  }
+
+  /** Answers as the hub would, from the acks topic. */
+  answer(ack: BatchAck | CloseAck): void {
+    this.current.emit('message', ACKS, Buffer.from(JSON.stringify(ack)));
+  }
+}
+
 class FakeClient extends EventEmitter {
   connected = false;
-  published: { topic: string; payload: string }[] = [];
-  publish(topic: string, payload: string) {
-    this.published.push({ topic, payload });
+  constructor(
+    private readonly broker: FakeBroker,
+    private readonly connection: number,
+  ) {
+    super();
+  }
+  publish(topic: string, payload: string | Buffer, _options?: unknown, callback?: (error?: Error) => void) {
+    const text = typeof payload === 'string' ? payload : payload.toString('utf8');
+    const refuse = this.broker.refuseOver;
+    if (refuse && Buffer.byteLength(text) > refuse.bytes) {
+      if (refuse.how === 'puback') {
+        const error = Object.assign(new Error('Publish error: Packet too large'), { code: PACKET_TOO_LARGE });
+        setImmediate(() => callback?.(error));
+      } else setImmediate(() => this.drop(PACKET_TOO_LARGE));
+      return this;
+    }
+    this.broker.published.push({ topic, payload: text, connection: this.connection });
+    if (callback) setImmediate(() => callback());
     return this;
   }
   async publishAsync(topic: string, payload: string) {
@@ -23,6 +96,13 @@ class FakeClient extends EventEmitter {
   }
   async subscribeAsync() {
     return [];
+  }
+  /** The link goes down, after a DISCONNECT with this reason when given. */
+  drop(reasonCode?: number) {
+    if (!this.connected) return;
+    if (reasonCode !== undefined) this.emit('disconnect', { cmd: 'disconnect', reasonCode });
+    this.connected = false;
+    this.emit('close');
   }
   end() {
     this.connected = false;
@@ -33,130 +113,303 @@ class FakeClient extends EventEmitter {
   }
 }
 
+/** Wall time the test can step; monotonic time that only moves forward, as the PC's would. */
+class SteppableClock implements Clock {
+  wallOffsetMs = 0;
+  now() {
+    return Date.now() + this.wallOffsetMs;
+  }
+  monotonic() {
+    return performance.now();
+  }
+}
+
 let dir: string;
 let outbox: Outbox;
 let engine: SyncEngine | undefined;
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-engine-'));
-  outbox = new Outbox({ file: path.join(dir, 'outbox.sqlite') });
+  outbox = new Outbox({ file: path.join(dir, 'outbox.sqlite'), storeId: 'S1' });
 });
 afterEach(async () => {
   await engine?.stop();
+  engine = undefined;
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const until = async (what: string, condition: () => boolean) => {
-  for (let i = 0; i < 200; i++) {
-    if (condition()) return;
+const until = async (what: string, condition: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`timed out waiting until ${what}`);
 };
 
-function startEngine(client: FakeClient, ackTimeoutMs: number) {
+let captured = 0;
+function capture(count: number, bodyBytes = 0): void {
+  const items: CaptureInput[] = Array.from({ length: count }, () => {
+    captured += 1;
+    const body = JSON.stringify({ n: captured, padding: 'x'.repeat(bodyBytes) });
+    return {
+      terminalId: 'T1',
+      transactionId: `t${captured}`,
+      type: 'sale',
+      currency: 'EUR',
+      signedTotal: 1,
+      body,
+      bodyHash: textDigest(body),
+    };
+  });
+  for (const result of outbox.appendBatch(items)) if (result instanceof Error) throw result;
+  engine?.notifyCaptured();
+}
+
+function startEngine(broker: FakeBroker, tuning: Partial<SyncTuning>, clock: Clock = new SteppableClock()) {
   engine = new SyncEngine({
     storeId: 'S1',
     outbox,
-    mqtt: mqttConfigSchema.parse({ url: 'mqtt://127.0.0.1:1' }),
+    mqtt: mqttConfigSchema.parse({ url: 'mqtt://127.0.0.1:1', protocolVersion: 5 }),
     logger: silentLogger(),
     version: 'test',
-    connect: () => {
-      setImmediate(() => {
-        client.connected = true;
-        client.emit('connect');
-      });
-      return client as unknown as MqttClient;
-    },
-    tuning: { batch: { maxEvents: 2, maxBytes: 1 << 20 }, ackTimeoutMs, lingerMs: 0 },
+    clock,
+    connect: broker.connect,
+    tuning: { lingerMs: 0, reconnect: { initialMs: 20, maxMs: 50 }, ...tuning },
   });
   engine.start();
+  return engine;
 }
 
-const batches = (client: FakeClient) =>
-  client.published
-    .filter((p) => p.topic.endsWith('/events'))
-    .map((p) => eventBatchSchema.parse(JSON.parse(p.payload)));
-
-function ack(client: FakeClient, body: Omit<AckInput, 'v' | 'rejected' | 'conflicts'>) {
-  client.emit(
-    'message',
-    'outpost/v1/stores/S1/acks',
-    Buffer.from(JSON.stringify({ v: 1, rejected: [], conflicts: [], ...body })),
-  );
+/** The hub's answer to a published batch: everything in it stored. */
+function ackOf(batch: EventBatch, extra: Partial<BatchAck> = {}): BatchAck {
+  const first = batch.events[0]!;
+  const last = batch.events.at(-1)!;
+  return {
+    v: 1,
+    kind: 'batch',
+    epoch: batch.epoch,
+    ackedThrough: last.seq,
+    highestSeq: last.seq,
+    batch: { firstSeq: first.seq, lastSeq: last.seq, lastEventId: last.eventId },
+    rejected: [],
+    conflicts: [],
+    ...extra,
+  };
 }
 
-describe('sync engine', () => {
+const seqsOf = (batch: EventBatch) => batch.events.map((e) => e.seq);
+const pendingSeqs = () => outbox.unsentAfter(0, 1000).map((e) => e.seq);
+
+describe('sync engine: the in-flight window', () => {
   it('publishes again a batch whose own acknowledgement was lost, even when a later one covers its seqs', async () => {
-    outbox.appendBatch(
-      Array.from({ length: 6 }, (_, i) => {
-        const body = JSON.stringify({ n: i });
-        return {
-          terminalId: 'T1',
-          transactionId: `t${i}`,
-          type: 'sale' as const,
-          currency: 'EUR',
-          signedTotal: 1,
-          body,
-          bodyHash: textDigest(body),
-        };
-      }),
-    );
-    const client = new FakeClient();
-    startEngine(client, 300);
-    await until('three batches are out', () => batches(client).length === 3);
-    const sent = batches(client);
-    const epoch = outbox.epoch;
-    const lastEventId = (i: number) => sent[i]!.events.at(-1)!.eventId;
+    capture(6);
+    const broker = new FakeBroker();
+    startEngine(broker, { batch: { maxEvents: 2, maxBytes: 1 << 20 }, ackTimeoutMs: 300 });
+    await until('three batches are out', () => broker.batches().length === 3);
+    const sent = broker.batches();
     // The answer to batch 1 is lost; those to batches 2 and 3 arrive, and ackedThrough covers batch 1 too.
-    ack(client, {
-      epoch,
-      ackedThrough: 4,
-      highestSeq: 4,
-      batch: { firstSeq: 3, lastSeq: 4, lastEventId: lastEventId(1) },
-    });
-    ack(client, {
-      epoch,
-      ackedThrough: 6,
-      highestSeq: 6,
-      batch: { firstSeq: 5, lastSeq: 6, lastEventId: lastEventId(2) },
-    });
-    expect(outbox.unsentAfter(0, 10).map((e) => e.seq)).toEqual([1, 2]);
+    broker.answer(ackOf(sent[1]!, { ackedThrough: 4 }));
+    broker.answer(ackOf(sent[2]!, { ackedThrough: 6 }));
+    await until('batches 2 and 3 are recorded', () => pendingSeqs().join() === '1,2');
 
-    await until('batch 1 is published again', () => batches(client).length > 3);
-    const again = batches(client)[3]!;
-    expect(again.events.map((e) => e.seq)).toEqual([1, 2]);
-    ack(client, {
-      epoch,
-      ackedThrough: 6,
-      highestSeq: 6,
-      batch: { firstSeq: 1, lastSeq: 2, lastEventId: again.events[1]!.eventId },
-    });
-    expect(outbox.unsentCount()).toBe(0);
+    await until('batch 1 is published again', () => broker.batches().length > 3);
+    const again = broker.batches()[3]!;
+    expect(seqsOf(again)).toEqual([1, 2]);
+    broker.answer(ackOf(again));
+    await until('everything is acknowledged', () => outbox.unsentCount() === 0);
   });
 
   it('ignores an acknowledgement of a batch another database sent under the same epoch', async () => {
-    const body = JSON.stringify({ n: 1 });
-    outbox.appendBatch([
-      {
-        terminalId: 'T1',
-        transactionId: 't1',
-        type: 'sale',
-        currency: 'EUR',
-        signedTotal: 1,
-        body,
-        bodyHash: textDigest(body),
-      },
-    ]);
-    const client = new FakeClient();
-    startEngine(client, 10_000);
-    await until('the batch is out', () => batches(client).length === 1);
-    ack(client, {
-      epoch: outbox.epoch,
-      ackedThrough: 1,
-      highestSeq: 1,
-      batch: { firstSeq: 1, lastSeq: 1, lastEventId: '01SOMEONEELSE0000000000000' },
-    });
+    capture(1);
+    const broker = new FakeBroker();
+    startEngine(broker, { ackTimeoutMs: 10_000 });
+    await until('the batch is out', () => broker.batches().length === 1);
+    const theirs = ackOf(broker.batches()[0]!);
+    broker.answer({ ...theirs, batch: { ...theirs.batch, lastEventId: '01SOMEONEELSE0000000000000' } });
+    await new Promise((r) => setTimeout(r, 100));
     expect(outbox.unsentCount()).toBe(1);
+    expect(engine!.inFlight()).toHaveLength(1);
+  });
+
+  it('does not let a late acknowledgement of an old batch retire a newer one', async () => {
+    const broker = new FakeBroker();
+    startEngine(broker, { batch: { maxEvents: 3, maxBytes: 1 << 20 }, ackTimeoutMs: 400 });
+    capture(1);
+    await until('seq 1 is out alone', () => broker.batches().length === 1);
+    capture(2);
+    await until('seqs 2..3 are out', () => broker.batches().length === 2);
+    const old = broker.batches()[1]!;
+    expect(seqsOf(old)).toEqual([2, 3]);
+    // No answers: after the timeout everything goes again, now as one batch 1..3.
+    await until('1..3 is published after the timeout', () =>
+      broker.batches().some((b) => seqsOf(b).join() === '1,2,3'),
+    );
+
+    // The answer to the old 2..3 arrives late. It settles 2 and 3, but 1..3 (ending at the same seq)
+    // stays in flight: seq 1 is still unacknowledged.
+    const publishedBefore = broker.batches().length;
+    broker.answer(ackOf(old));
+    await until('2 and 3 are recorded', () => pendingSeqs().join() === '1');
+    expect(engine!.inFlight()).toContainEqual(expect.objectContaining({ firstSeq: 1, lastSeq: 3 }));
+    // So the timeout still covers seq 1, and it goes again.
+    await until('seq 1 is published again', () =>
+      broker
+        .batches()
+        .slice(publishedBefore)
+        .some((b) => seqsOf(b)[0] === 1),
+    );
+  });
+
+  it('still publishes again on ack timeout when the PC’s clock is stepped back an hour mid-flight', async () => {
+    const clock = new SteppableClock();
+    capture(2);
+    const broker = new FakeBroker();
+    startEngine(broker, { ackTimeoutMs: 300 }, clock);
+    await until('the batch is out', () => broker.batches().length === 1);
+    // NTP steps the wall clock back an hour while the batch waits for its acknowledgement.
+    clock.wallOffsetMs = -60 * 60 * 1000;
+    await until('the batch is published again', () => broker.batches().length >= 2, 3000);
+    expect(seqsOf(broker.batches()[1]!)).toEqual([1, 2]);
+  });
+});
+
+describe('sync engine: leaving an epoch', () => {
+  it('closes the old epoch with every move, publishes the close on every connection until its own acknowledgement', async () => {
+    capture(3);
+    const oldEpoch = outbox.epoch;
+    const broker = new FakeBroker();
+    startEngine(broker, { ackTimeoutMs: 10_000 });
+    await until('the batch is out', () => broker.batches().length === 1);
+    const first = broker.batches()[0]!;
+    // Head office holds another writer's event at seq 2: this database was cloned.
+    broker.answer(ackOf(first, { conflicts: [{ seq: 2, reason: 'different event' }] }));
+    await until('a new epoch', () => outbox.epoch !== oldEpoch);
+    const newEpoch = outbox.epoch;
+
+    await until(
+      'the close and the moved event are out',
+      () => broker.closes().length === 1 && broker.batches().length === 2,
+    );
+    const close = broker.closes()[0]!;
+    expect(close).toMatchObject({
+      epoch: oldEpoch,
+      close: {
+        lastSeq: 3,
+        nextEpoch: newEpoch,
+        part: 1,
+        parts: 1,
+        moved: [{ seq: 2, eventId: first.events[1]!.eventId, toSeq: 1 }],
+      },
+    });
+    const moved = broker.batches()[1]!;
+    expect(moved.epoch).toBe(newEpoch);
+    expect(moved.events.map((e) => [e.seq, e.eventId])).toEqual([[1, first.events[1]!.eventId]]);
+
+    // The link drops before head office answers the close: the next connection sends it again.
+    broker.current.drop();
+    await until('the close goes again on the new connection', () => broker.closes().length === 2);
+    expect(broker.closes()[1]!.connection).toBe(1);
+
+    // An answer about another writer's close of the same epoch changes nothing.
+    const closeAck = (nextEpoch: string): CloseAck => ({
+      v: 1,
+      kind: 'close',
+      epoch: oldEpoch,
+      ackedThrough: 3,
+      highestSeq: 3,
+      close: { nextEpoch, part: 1, parts: 1 },
+    });
+    broker.answer(closeAck('ffffffffffffffff'));
+    await new Promise((r) => setTimeout(r, 50));
+    const unacked = () =>
+      outbox.database.prepare('SELECT count(*) FROM epoch_close_parts WHERE acked_at IS NULL').pluck().get();
+    expect(unacked()).toBe(1);
+    broker.answer(closeAck(newEpoch));
+    await until('the close part is acknowledged', () => unacked() === 0);
+    expect(engine!.inFlight().some((f) => f.kind === 'close')).toBe(false);
+
+    broker.current.drop();
+    await until('a third connection', () => broker.clients.length === 3 && broker.current.connected);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(broker.closes()).toHaveLength(2);
+  });
+});
+
+describe('sync engine: events too large to deliver', () => {
+  it('dead-letters an event larger than the broker announces it takes, and the events behind it flow', async () => {
+    capture(1);
+    capture(1, 10_000);
+    capture(2);
+    const big = outbox.unsentAfter(0, 10)[1]!;
+    const broker = new FakeBroker();
+    broker.maximumPacketSize = 5000;
+    startEngine(broker, { ackTimeoutMs: 10_000 });
+    await until('the big event is dead-lettered', () => outbox.stats().deadLetters === 1);
+    await until('the rest is out', () => broker.batches().flatMap(seqsOf).includes(4));
+    expect(broker.batches().flatMap(seqsOf)).toEqual([1, 3, 4]);
+    for (const batch of broker.batches()) broker.answer(ackOf(batch));
+    await until('everything else is acknowledged', () => outbox.unsentCount() === 0);
+    expect(outbox.deadLetters()).toEqual([
+      expect.objectContaining({
+        seq: big.seq,
+        eventId: big.eventId,
+        state: 'dead',
+        reason: expect.stringMatching(/too large.*maximum packet size/),
+      }),
+    ]);
+  });
+
+  it('splits a batch the broker refuses as too large instead of dead-lettering its events', async () => {
+    capture(6, 1500);
+    const broker = new FakeBroker();
+    broker.refuseOver = { bytes: 5000, how: 'puback' };
+    startEngine(broker, { ackTimeoutMs: 10_000 });
+    await until('all six are out in smaller batches', () => broker.batches().flatMap(seqsOf).length === 6);
+    expect(broker.batches().flatMap(seqsOf)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      Math.max(
+        ...broker
+          .batches()
+          .map(seqsOf)
+          .map((s) => s.length),
+      ),
+    ).toBeLessThan(6);
+    expect(outbox.stats().deadLetters).toBe(0);
+  });
+
+  it('dead-letters a single event the broker refuses as too large (PUBACK 0x95)', async () => {
+    capture(1);
+    capture(1, 10_000);
+    capture(1);
+    const broker = new FakeBroker();
+    broker.refuseOver = { bytes: 5000, how: 'puback' };
+    startEngine(broker, { batch: { maxEvents: 1, maxBytes: 1 << 20 }, ackTimeoutMs: 10_000 });
+    await until('the big event is dead-lettered', () => outbox.stats().deadLetters === 1);
+    await until('the others are out', () => broker.batches().flatMap(seqsOf).includes(3));
+    expect(outbox.deadLetters()[0]).toMatchObject({
+      seq: 2,
+      reason: expect.stringMatching(/refused it as too large/),
+    });
+  });
+
+  it('dead-letters a single event when the broker drops the link over it (DISCONNECT 0x95), and the rest flow', async () => {
+    capture(1, 10_000);
+    capture(2);
+    const broker = new FakeBroker();
+    broker.refuseOver = { bytes: 5000, how: 'disconnect' };
+    startEngine(broker, { batch: { maxEvents: 1, maxBytes: 1 << 20 }, ackTimeoutMs: 10_000 });
+    await until('the big event is dead-lettered', () => outbox.stats().deadLetters === 1);
+    await until('the others are out', () => broker.batches().flatMap(seqsOf).includes(3));
+    for (const batch of broker.batches()) broker.answer(ackOf(batch));
+    await until('everything else is acknowledged', () => outbox.unsentCount() === 0);
+    expect(outbox.deadLetters()[0]).toMatchObject({ seq: 1, state: 'dead' });
+  });
+
+  it('never dead-letters on a timeout alone: a down hub looks the same', async () => {
+    capture(1, 10_000);
+    const broker = new FakeBroker();
+    startEngine(broker, { ackTimeoutMs: 100 });
+    await until('published several times without an answer', () => broker.batches().length >= 3);
+    expect(outbox.stats().deadLetters).toBe(0);
   });
 });

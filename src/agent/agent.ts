@@ -4,12 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import type { AgentConfig } from '../contracts/agent-config.js';
 import { buildCaptureServer } from '../capture/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { errorMessage, StorageUnavailableError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
+import { errorMessage } from '../lib/errors.js';
+import { logFileHealth, type Logger } from '../lib/logger.js';
 import type { MqttConnect } from '../lib/mqtt-connection.js';
 import { OUTPOST_VERSION } from '../lib/version.js';
 import {
   createGroupCommit,
+  DeliveryThread,
   Outbox,
   SyncEngine,
   WalCheckpointer,
@@ -17,13 +18,18 @@ import {
   type CaptureResult,
   type GroupCommit,
 } from '../sync/index.js';
-import { buildStatusReport, type ConnectionView } from './status-report.js';
+import { checkAgentFiles, type FieldName } from './agent-files.js';
+import { describeListenFailure } from './listen-failure.js';
+import { buildStatusReport, deadLetterView, type ConnectionView } from './status-report.js';
+import { StorageHealth } from './storage-health.js';
 
 export interface AgentDeps {
   logger: Logger;
   clock?: Clock;
   /** How to open an MQTT connection; tests inject faults here. */
   mqttConnect?: MqttConnect;
+  /** How messages name a config field (the CLI says which ones an environment variable set). */
+  fieldName?: FieldName;
 }
 
 export interface RunningAgent {
@@ -36,19 +42,21 @@ export interface RunningAgent {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PRUNE_EVERY_MS = 60 * 60 * 1000;
-const PROBE_EVERY_MS = 2000;
 const CHECKPOINT_EVERY_MS = 1000;
 
 /**
  * The store agent's composition root: opens the outbox, serves the capture API, keeps the status.
  * Parts start in order and stop in reverse: the API stops taking requests and lets in-flight ones
- * finish (their group commit included) before the outbox closes.
+ * finish (their group commit included) before the outbox closes. A configuration mistake (a file, a
+ * directory, a taken port) is a ConfigError naming the setting.
  */
 export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<RunningAgent> {
   const clock = deps.clock ?? systemClock;
   const { logger } = deps;
+  checkAgentFiles(config, deps.fieldName);
   const outbox = new Outbox({
     file: path.join(config.dataDir, 'outbox.sqlite'),
+    storeId: config.storeId,
     maxSizeMb: config.outbox.maxSizeMb,
     clock,
   });
@@ -56,8 +64,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const checkpointer = new WalCheckpointer(outbox.file, CHECKPOINT_EVERY_MS, (message) =>
     logger.warn('background checkpoint failed; SQLite will checkpoint by itself', { error: message }),
   );
-  let captureError: string | null = null;
-  let probeTimer: NodeJS.Timeout | undefined;
   const sync = config.mqtt
     ? new SyncEngine({
         storeId: config.storeId,
@@ -66,6 +72,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         logger,
         version: OUTPOST_VERSION,
         clock,
+        // The engine's outbox reads, batch building and ack writes run on a thread of their own, off the tills' path.
+        delivery: new DeliveryThread({
+          file: outbox.file,
+          storeId: config.storeId,
+          writeTurns: outbox.writeTurns,
+        }),
         ...(deps.mqttConnect ? { connect: deps.mqttConnect } : {}),
         tuning: {
           batch: { maxEvents: config.sync.batchMaxEvents, maxBytes: config.sync.batchMaxBytes },
@@ -76,49 +88,37 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         },
       })
     : undefined;
-  const connection = (): ConnectionView => {
-    if (!sync) return { state: 'not-configured', since: null, lastError: null };
-    const c = sync.connection();
-    return { state: c.state, since: c.since, lastError: c.lastError };
-  };
-
-  const markUnavailable = (error: StorageUnavailableError) => {
-    if (captureError === null)
-      logger.error('capture unavailable', {
-        reason: error.reason,
-        error: errorMessage(error.cause ?? error),
-      });
-    captureError = error.message;
-    // Recover by ourselves: a tiny durable write tells when the disk takes writes again, even if no till is submitting.
-    probeTimer ??= setInterval(() => {
-      try {
-        // Acknowledged events are only kept for support; when space runs out, new sales come first.
-        if (error.reason === 'disk-full') outbox.pruneAcknowledged(clock.now() + 1);
-        outbox.probeWritable();
-        markAvailable();
-      } catch {
-        // still unavailable; keep probing
+  const connection = (): ConnectionView =>
+    sync?.connection() ?? {
+      state: 'not-configured',
+      since: null,
+      lastError: null,
+      lastErrorCode: null,
+      everConnected: false,
+    };
+  const broker = config.mqtt
+    ? {
+        url: config.mqtt.url,
+        ca: Boolean(config.mqtt.ca),
+        cert: Boolean(config.mqtt.cert),
+        username: Boolean(config.mqtt.username),
       }
-    }, PROBE_EVERY_MS);
-  };
-  const markAvailable = () => {
-    if (captureError !== null) logger.info('capture available again');
-    captureError = null;
-    if (probeTimer) clearInterval(probeTimer);
-    probeTimer = undefined;
-  };
+    : null;
+
+  const storage = new StorageHealth({
+    probeWritable: () => outbox.probeWritable(),
+    makeRoom: () => outbox.pruneAcknowledged(clock.now() + 1),
+    logger,
+  });
 
   const commits: GroupCommit<CaptureInput, CaptureResult> = createGroupCommit<CaptureInput, CaptureResult>(
     (items) => {
-      try {
-        const results = outbox.appendBatch(items);
-        markAvailable();
-        sync?.notifyCaptured();
-        return results;
-      } catch (error) {
-        if (error instanceof StorageUnavailableError) markUnavailable(error);
-        throw error;
-      }
+      const results = storage.write(
+        () => outbox.appendBatch(items),
+        (done) => done.some((r) => !(r instanceof Error) && !r.duplicate),
+      );
+      sync?.notifyCaptured();
+      return results;
     },
     { maxBatch: 256 },
   );
@@ -129,18 +129,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       version: OUTPOST_VERSION,
       now: clock.now(),
       outbox: outbox.stats(),
-      captureError,
+      captureError: storage.unavailableMessage,
       connection: connection(),
-      deadLetters: outbox.deadLetters(50).map((d) => ({
-        epoch: d.epoch,
-        seq: d.seq,
-        eventId: d.eventId,
-        terminalId: d.terminalId,
-        transactionId: d.transactionId,
-        reason: d.reason,
-        state: d.state,
-        capturedAt: new Date(d.capturedAt).toISOString(),
-      })),
+      broker,
+      logging: logFileHealth(logger),
+      deadLetters: outbox.deadLetters(50).map(deadLetterView),
       activePromotions: 0,
     });
 
@@ -151,16 +144,26 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     logger,
     status,
     activePromotions: () => [],
-    healthy: () => (captureError === null ? { ok: true } : { ok: false, reason: captureError }),
+    healthy: () => {
+      const reason = storage.unavailableMessage;
+      return reason === null ? { ok: true } : { ok: false, reason };
+    },
   });
 
+  let pruneStopped = false;
   const prune = () => {
-    try {
-      const removed = outbox.pruneAcknowledged(clock.now() - config.outbox.ackedRetentionDays * DAY_MS);
-      if (removed > 0) logger.info('pruned acknowledged events', { removed });
-    } catch (error) {
-      logger.warn('pruning failed; will retry', { error: errorMessage(error) });
-    }
+    // In small chunks with a turn of the event loop between them: a month of a busy store's events must
+    // not hold the tills up.
+    outbox
+      .pruneAcknowledgedInChunks(clock.now() - config.outbox.ackedRetentionDays * DAY_MS, {
+        stopped: () => pruneStopped,
+      })
+      .then(
+        (removed) => {
+          if (removed > 0) logger.info('pruned acknowledged events', { removed });
+        },
+        (error: unknown) => logger.warn('pruning failed; will retry', { error: errorMessage(error) }),
+      );
   };
   prune();
   const pruneTimer = setInterval(prune, PRUNE_EVERY_MS);
@@ -170,9 +173,12 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     await server.listen({ host: config.api.host, port: config.api.port });
   } catch (error) {
     clearInterval(pruneTimer);
+    pruneStopped = true;
+    storage.stop();
+    await sync?.stop();
     await checkpointer.stop();
     outbox.close();
-    throw error;
+    throw describeListenFailure(error, config.api, deps.fieldName) ?? error;
   }
   sync?.start();
   const address = server.server.address() as AddressInfo;
@@ -193,7 +199,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
-        if (probeTimer) clearInterval(probeTimer);
+        pruneStopped = true;
+        storage.stop();
         await server.close();
         await commits.drain();
         await sync?.stop();

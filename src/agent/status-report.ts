@@ -1,10 +1,14 @@
 import type { AgentStatus, DeadLetter, Problem } from '../contracts/status.js';
-import type { OutboxStats } from '../sync/index.js';
+import type { LogFileHealth } from '../lib/logger.js';
+import type { DeadLetterRow, OutboxStats } from '../sync/index.js';
+import { conciseError, diagnoseNeverConnected, type BrokerSettings } from './broker-diagnosis.js';
 
 export interface ConnectionView {
   state: AgentStatus['connection']['state'];
   since: number | null;
   lastError: string | null;
+  lastErrorCode: string | null;
+  everConnected: boolean;
 }
 
 export interface StatusInputs {
@@ -14,11 +18,29 @@ export interface StatusInputs {
   outbox: OutboxStats;
   captureError: string | null;
   connection: ConnectionView;
+  /** The broker settings as configured (which ones are set), to name the one to check; null without mqtt. */
+  broker: BrokerSettings | null;
+  /** The daily log files; undefined when the agent writes none. */
+  logging: LogFileHealth | undefined;
   deadLetters: DeadLetter[];
   activePromotions: number;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** A dead letter as the status shows it. */
+export function deadLetterView(row: DeadLetterRow): DeadLetter {
+  return {
+    epoch: row.epoch,
+    seq: row.seq,
+    eventId: row.eventId,
+    terminalId: row.terminalId,
+    transactionId: row.transactionId,
+    reason: row.reason,
+    state: row.state,
+    capturedAt: new Date(row.capturedAt).toISOString(),
+  };
+}
 
 /** Broker answers that mean the store's credentials or permissions are wrong, not that the link is down. */
 const REFUSAL = /not authori[sz]ed|bad user ?name or password|certificate/i;
@@ -46,8 +68,47 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
         'Free disk space on this PC or call support. Tills will keep retrying; nothing already saved is lost.',
     });
   }
-  const refused = input.connection.lastError !== null && REFUSAL.test(input.connection.lastError);
-  if (refused) {
+  const logging = input.logging;
+  if (logging?.state === 'failing') {
+    const why =
+      logging.reason === 'disk-full'
+        ? 'disk full'
+        : logging.reason === 'not-writable'
+          ? 'the log folder is not writable'
+          : 'disk error';
+    problems.push({
+      code: 'log-file-unwritable',
+      severity: 'warning',
+      message: `The log file cannot be written (${why}); sales are still being saved.`,
+      action:
+        logging.reason === 'not-writable'
+          ? `Call support: the agent needs write access to ${logging.dir}. Logging resumes by itself once it has it.`
+          : `Free disk space on this PC (the logs are in ${logging.dir}) or call support. Logging resumes by itself.`,
+    });
+  }
+  const { connection } = input;
+  const neverConnected =
+    input.broker !== null && !connection.everConnected && connection.lastError !== null
+      ? diagnoseNeverConnected(input.broker, {
+          message: connection.lastError,
+          code: connection.lastErrorCode,
+        })
+      : undefined;
+  const refused = connection.lastError !== null && REFUSAL.test(connection.lastError);
+  if (neverConnected) {
+    // Until the broker has accepted this store once, a failure is a set-up mistake far more often than an
+    // outage: "keep trading, it will sort itself out" would leave a new store unsynced for good.
+    const settings = neverConnected.settings.join(' and ');
+    problems.push({
+      code: 'broker-never-reached',
+      severity: 'critical',
+      message:
+        `This store has never reached head office's broker: the broker address or certificates look wrong ` +
+        `(${settings}): ${neverConnected.explanation}. Error: ${conciseError(connection.lastError!)}. ` +
+        'Sales are saved on this PC and will be sent once it connects.',
+      action: `Check ${settings} in the agent's config file (ask support for the right values), then restart the agent.`,
+    });
+  } else if (refused) {
     // Waiting will not fix this one: the broker rejects the store's credentials or permissions.
     problems.push({
       code: 'sync-refused',
@@ -89,10 +150,22 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
     epoch: outbox.epoch,
     capture: input.captureError ? { state: 'unavailable', message: input.captureError } : { state: 'ok' },
     connection: {
-      state: input.connection.state,
-      since: iso(input.connection.since),
-      lastError: input.connection.lastError,
+      state: connection.state,
+      since: iso(connection.since),
+      lastError: connection.lastError,
+      everConnected: connection.everConnected,
     },
+    logging: !logging
+      ? { state: 'off', dir: null, since: null, error: null, droppedLines: 0 }
+      : logging.state === 'ok'
+        ? { state: 'ok', dir: logging.dir, since: null, error: null, droppedLines: 0 }
+        : {
+            state: 'failing',
+            dir: logging.dir,
+            since: iso(logging.since),
+            error: logging.error,
+            droppedLines: logging.droppedLines,
+          },
     backlog: {
       count: outbox.unsent.count,
       oldestCapturedAt: iso(outbox.unsent.oldestCapturedAt),

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { ConfigError, errorMessage } from '../lib/errors.js';
+import { ConfigError, errorMessage, NotFoundError } from '../lib/errors.js';
 import { DatabaseTooNewError } from '../sync/index.js';
 
 /** The one place errors become exit codes: 2 for bad flags or config, 1 for anything else. */
@@ -7,6 +7,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof ConfigError) return 2;
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
   if (error instanceof DatabaseTooNewError) return 2;
+  // A command-line argument naming something that is not there (an unknown dead letter's eventId).
+  if (error instanceof NotFoundError) return 2;
   return 1;
 }
 

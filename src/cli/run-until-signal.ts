@@ -1,6 +1,6 @@
 /**
  * Keeps a long-running part alive until SIGINT or SIGTERM, then stops it gracefully (in-flight
- * commits finish, databases close). A second signal during shutdown exits at once.
+ * commits finish, databases close, logs are flushed). A second signal during shutdown exits at once.
  */
 export function runUntilSignal(
   stop: () => Promise<void>,
@@ -11,6 +11,10 @@ export function runUntilSignal(
     if (stopping) process.exit(130);
     stopping = true;
     process.stderr.write(`outpost: ${signal} received, shutting down\n`);
+    // Once the server has closed, parts that unref their handles (worker threads, timers) could leave
+    // the event loop empty and end the process halfway through the shutdown, before the outbox closes
+    // and the "stopped" line reaches the log. Hold it open until the shutdown has finished.
+    const keepAlive = setInterval(() => {}, 60_000);
     stop()
       .then(onStopped)
       .then(
@@ -19,7 +23,8 @@ export function runUntilSignal(
           process.stderr.write(`outpost: shutdown failed: ${String(error)}\n`);
           process.exit(1);
         },
-      );
+      )
+      .finally(() => clearInterval(keepAlive));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

@@ -64,9 +64,12 @@ function wholeNumber(flag: string, value: number, max: number): number {
 
 function progressLine(p: SimulationSummary): string {
   const errors = Object.values(p.errors).reduce((n, e) => n + e.count, 0);
+  // Tills re-send after a 503 or a lost answer, as real ones do: worth seeing while it happens.
+  const resent = p.unavailableRetries + p.unansweredRetries;
   return (
     `outpost: simulate ${p.elapsedSeconds.toFixed(1)}s: ${p.submitted} submitted (${p.achievedRate}/s), ` +
-    `${p.created} created, ${p.duplicates} duplicates, ${errors} errors, p99 ${p.latencyMs.p99} ms\n`
+    `${p.created} created, ${p.duplicates} duplicates, ${errors} errors, ` +
+    `${resent ? `${resent} re-sent, ` : ''}p99 ${p.latencyMs.p99} ms\n`
   );
 }
 

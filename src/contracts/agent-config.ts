@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SYNC_LIMITS } from './sync-messages.js';
 import { identifier } from './transaction.js';
 
 /** Numbers may arrive as strings from environment overrides; anything else that is not a number is an error. */
@@ -11,14 +12,19 @@ const port = z.coerce
 const positiveInt = (what: string) =>
   z.coerce
     .number({ error: `must be ${what}` })
-    .int()
-    .positive();
+    .int({ error: `must be ${what}, a whole number` })
+    .positive({ error: `must be ${what} above 0` });
+
+const filePath = (what: string) =>
+  z.string({ error: `must be the path of ${what}` }).min(1, { error: `must be the path of ${what}` });
 
 export const logConfigSchema = z
   .strictObject({
-    level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+    level: z
+      .enum(['error', 'warn', 'info', 'debug'], { error: 'must be one of error, warn, info, debug' })
+      .default('info'),
     /** Also write human-readable lines to the console (development, foreground runs). */
-    console: z.stringbool().or(z.boolean()).default(false),
+    console: z.union([z.stringbool(), z.boolean()], { error: 'must be true or false' }).default(false),
     /** Daily log files are kept this many days. */
     retainDays: positiveInt('a number of days').default(14),
   })
@@ -26,24 +32,27 @@ export const logConfigSchema = z
 
 export const terminalSchema = z.strictObject({
   id: identifier('terminal id'),
-  token: z.string().min(16, { error: 'terminal tokens must be at least 16 characters' }).max(256),
+  token: z
+    .string({ error: 'must be the terminal token, a string' })
+    .min(16, { error: 'terminal tokens must be at least 16 characters' })
+    .max(256, { error: 'terminal tokens must be at most 256 characters' }),
 });
 
 export const mqttConfigSchema = z.strictObject({
   url: z
-    .string()
+    .string({ error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' })
     .regex(/^(mqtts?|wss?|tcp|tls):\/\//, { error: 'must be an mqtt://, mqtts://, ws:// or wss:// URL' }),
-  username: z.string().optional(),
-  password: z.string().optional(),
+  username: z.string({ error: 'must be a string' }).optional(),
+  password: z.string({ error: 'must be a string' }).optional(),
   /** File paths to PEM files: the CA that signed the broker, and this client's certificate and key. */
-  ca: z.string().optional(),
-  cert: z.string().optional(),
-  key: z.string().optional(),
+  ca: filePath("a PEM file with the CA that signed the broker's certificate").optional(),
+  cert: filePath("a PEM file with this store's client certificate").optional(),
+  key: filePath("a PEM file with this store's private key").optional(),
   topicPrefix: z
     .string()
     .regex(/^[^#+]+$/, { error: 'must not contain MQTT wildcards (# or +)' })
     .default('outpost/v1'),
-  clientId: z.string().optional(),
+  clientId: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
   keepaliveSeconds: positiveInt('a number of seconds').default(30),
   /**
    * MQTT 5 lets the broker say why it refused a publish (e.g. "not authorised" by an ACL), which then shows
@@ -51,7 +60,9 @@ export const mqttConfigSchema = z.strictObject({
    * they use a shared subscription.
    */
   protocolVersion: z
-    .union([z.literal(4), z.literal(5), z.coerce.number().pipe(z.union([z.literal(4), z.literal(5)]))])
+    .union([z.literal(4), z.literal(5), z.coerce.number().pipe(z.union([z.literal(4), z.literal(5)]))], {
+      error: 'must be 4 (MQTT 3.1.1) or 5 (MQTT 5)',
+    })
     .optional(),
 });
 
@@ -59,12 +70,15 @@ export const agentConfigSchema = z.strictObject({
   storeId: identifier('storeId'),
   /** Optional grouping for promotions targeted at a region. */
   region: identifier('region').optional(),
-  dataDir: z.string().min(1, { error: 'must be a directory path' }),
+  dataDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }),
   api: z.strictObject({
-    host: z.string().min(1).default('127.0.0.1'),
+    host: z
+      .string({ error: 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1' })
+      .min(1, { error: 'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1' })
+      .default('127.0.0.1'),
     port: port.default(8787),
     terminals: z
-      .array(terminalSchema)
+      .array(terminalSchema, { error: 'must be a list of {id, token}, one per terminal' })
       .min(1, { error: 'at least one terminal is needed, or no POS could submit' })
       .refine((ts) => new Set(ts.map((t) => t.id)).size === ts.length, {
         error: 'terminal ids must be unique',
@@ -72,7 +86,12 @@ export const agentConfigSchema = z.strictObject({
       .refine((ts) => new Set(ts.map((t) => t.token)).size === ts.length, {
         error: 'terminal tokens must be unique',
       }),
-    bodyLimitBytes: positiveInt('a number of bytes').default(256 * 1024),
+    /** Every body accepted must fit one sync message, or the sale could never reach head office. */
+    bodyLimitBytes: positiveInt('a number of bytes')
+      .max(SYNC_LIMITS.maxBodyBytes, {
+        error: `must be at most ${SYNC_LIMITS.maxBodyBytes} (1 MiB): a larger sale would not fit a message to head office`,
+      })
+      .default(256 * 1024),
   }),
   outbox: z
     .strictObject({
@@ -86,11 +105,15 @@ export const agentConfigSchema = z.strictObject({
   /** Delivery tuning; the defaults suit a store. Tests shorten the timeouts. */
   sync: z
     .strictObject({
-      batchMaxEvents: positiveInt('a number of events').max(2000).default(500),
+      batchMaxEvents: positiveInt('a number of events').max(SYNC_LIMITS.maxEventsPerBatch).default(500),
       batchMaxBytes: positiveInt('a number of bytes')
-        .max(4 * 1024 * 1024)
+        .max(SYNC_LIMITS.maxBatchBytes)
         .default(1024 * 1024),
-      lingerMs: z.coerce.number().int().nonnegative().default(5),
+      lingerMs: z.coerce
+        .number({ error: 'must be a number of milliseconds' })
+        .int({ error: 'must be a number of milliseconds, a whole number' })
+        .nonnegative({ error: 'must not be negative' })
+        .default(5),
       maxInFlightBatches: positiveInt('a number of batches').default(8),
       ackTimeoutMs: positiveInt('a number of milliseconds').default(10_000),
       reconnectInitialMs: positiveInt('a number of milliseconds').default(500),

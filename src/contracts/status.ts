@@ -32,6 +32,16 @@ export const agentStatusSchema = z.object({
     state: z.enum(['not-configured', 'connecting', 'online', 'offline']),
     since: z.string().nullable(),
     lastError: z.string().nullable(),
+    /** False until the broker has accepted this agent once since it started. */
+    everConnected: z.boolean(),
+  }),
+  /** The daily log files: `failing` while they cannot be written (lines are dropped; capture goes on). */
+  logging: z.object({
+    state: z.enum(['ok', 'failing', 'off']),
+    dir: z.string().nullable(),
+    since: z.string().nullable(),
+    error: z.string().nullable(),
+    droppedLines: z.number().int(),
   }),
   backlog: z.object({
     count: z.number().int(),

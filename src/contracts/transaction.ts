@@ -40,7 +40,10 @@ const MAX_LINES = 1000;
 
 const quantity = z
   .number({ error: 'must be a number' })
-  .positive({ error: 'must be greater than zero (the transaction type gives the direction)' })
+  .positive({
+    error:
+      'must be greater than zero: quantities are positive in sales and returns alike (the transaction type gives the direction)',
+  })
   .max(100_000, { error: 'must be at most 100000' })
   .refine(hasAtMostThreeDecimals, { error: 'may have at most 3 decimals' });
 
@@ -133,13 +136,18 @@ const returnSchema = z.strictObject({
   tenders: z.array(tenderSchema).max(20),
 });
 
-/** A void cancels a transaction in full; its lines and tenders, if given, restate what is reversed. */
+/**
+ * A void cancels a transaction in full. It needs only what names it (README: `voids {terminalId,
+ * transactionId}`; lines and tenders optional); lines, tenders and totals, if given, restate what is
+ * reversed and must add up. Without them its totals are zero.
+ */
 const voidSchema = z.strictObject({
   ...common,
   type: z.literal('void'),
   voids: transactionReference,
   lines: z.array(lineSchema).max(MAX_LINES).default([]),
   tenders: z.array(tenderSchema).max(20).default([]),
+  totals: totalsSchema.optional(),
 });
 
 type Line = z.infer<typeof lineSchema>;
@@ -149,7 +157,8 @@ export interface ArithmeticInput {
   taxIncluded: boolean;
   lines: Line[];
   tenders: Tender[];
-  totals: z.infer<typeof totalsSchema>;
+  /** Only a void may leave them out, and only when it restates no lines and no tenders. */
+  totals?: z.infer<typeof totalsSchema> | undefined;
 }
 
 export interface ArithmeticIssue {
@@ -183,35 +192,46 @@ export function checkArithmetic(tx: ArithmeticInput): ArithmeticIssue[] {
       });
     }
   });
+  const totals = tx.totals;
+  if (!totals) {
+    if (tx.lines.length > 0 || tx.tenders.length > 0)
+      issues.push({ path: ['totals'], message: 'required when lines or tenders are given' });
+    return issues;
+  }
   const gross = sum(tx.lines.map((l) => l.amount));
   const discount = sum(tx.lines.flatMap((l) => l.discounts.map((d) => d.amount)));
   const tax = sum(tx.lines.flatMap((l) => l.taxes.map((t) => t.amount)));
   const total = gross - discount + (tx.taxIncluded ? 0 : tax);
   const tendered = sum(tx.tenders.map((t) => t.amount));
-  const check = (field: keyof typeof tx.totals, expected: number, how: string) => {
-    if (tx.totals[field] !== expected) {
-      issues.push({ path: ['totals', field], message: `is ${tx.totals[field]} but ${how} = ${expected}` });
+  const check = (field: keyof typeof totals, expected: number, how: string) => {
+    if (totals[field] !== expected) {
+      issues.push({ path: ['totals', field], message: `is ${totals[field]} but ${how} = ${expected}` });
     }
   };
   check('gross', gross, 'the sum of line amounts');
   check('discount', discount, 'the sum of line discounts');
   check('tax', tax, 'the sum of line taxes');
   check('total', total, tx.taxIncluded ? 'gross − discount' : 'gross − discount + tax');
-  if (tendered !== tx.totals.total) {
+  if (tendered !== totals.total) {
     issues.push({
       path: ['tenders'],
-      message: `tenders add up to ${tendered} but totals.total is ${tx.totals.total} (cash is given net of change)`,
+      message: `tenders add up to ${tendered} but totals.total is ${totals.total} (cash is given net of change)`,
     });
   }
   return issues;
 }
 
 const withArithmetic = <T extends z.ZodType<ArithmeticInput>>(schema: T) =>
-  schema.superRefine((tx, ctx) => {
-    for (const issue of checkArithmetic(tx)) {
-      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: tx });
-    }
-  });
+  schema.superRefine(
+    (tx, ctx) => {
+      for (const issue of checkArithmetic(tx)) {
+        ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message, input: tx });
+      }
+    },
+    // Sums over fields that failed their own checks would only repeat the error in wrong words (a
+    // negative quantity's line amount "should be" -99), so the arithmetic waits for valid fields.
+    { when: (payload) => payload.issues.length === 0 },
+  );
 
 export const transactionSchema = z.discriminatedUnion(
   'type',
@@ -235,7 +255,11 @@ export type TransactionTender = Tender;
  * The signed effect of a transaction on the till, in minor units: what head office would be missing if it
  * never arrived. A void's effect depends on what it cancels, which only head office knows, so it counts 0.
  */
-export function signedTotal(tx: Pick<Transaction, 'type' | 'totals'>): number {
+export function signedTotal(
+  tx:
+    | { type: 'sale' | 'return'; totals: z.infer<typeof totalsSchema> }
+    | { type: 'void'; totals?: z.infer<typeof totalsSchema> | undefined },
+): number {
   if (tx.type === 'sale') return tx.totals.total;
   if (tx.type === 'return') return -tx.totals.total;
   return 0;

@@ -14,12 +14,26 @@ export class ValidationError extends Error {
   }
 }
 
-/** The same idempotency key was submitted earlier with a different body. */
+/**
+ * The request conflicts with what is already recorded (HTTP 409): the same idempotency key with a
+ * different body (`existing` names the event held), or a version that is not above the latest one.
+ */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
   constructor(
     message: string,
-    readonly existing: { eventId: string; seq: number },
+    readonly existing?: { eventId: string; seq: number },
+  ) {
+    super(message);
+  }
+}
+
+/** A request body over the configured limit (HTTP 413); the message states the limit. */
+export class PayloadTooLargeError extends Error {
+  override readonly name = 'PayloadTooLargeError';
+  constructor(
+    message: string,
+    readonly limitBytes: number,
   ) {
     super(message);
   }
@@ -59,4 +73,9 @@ export class ForbiddenError extends Error {
 /** The addressed thing does not exist (HTTP 404). */
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
+}
+
+/** A feature this process was not configured for (HTTP 501); the message says how to configure it. */
+export class NotConfiguredError extends Error {
+  override readonly name = 'NotConfiguredError';
 }

@@ -4,7 +4,9 @@ import {
   AuthenticationError,
   ConflictError,
   ForbiddenError,
+  NotConfiguredError,
   NotFoundError,
+  PayloadTooLargeError,
   StorageUnavailableError,
   ValidationError,
 } from './errors.js';
@@ -38,6 +40,8 @@ export function installErrorHandling(app: FastifyInstance, logger: Logger): void
     if (error instanceof ForbiddenError) return send(reply, 403, { error: error.message });
     if (error instanceof NotFoundError) return send(reply, 404, { error: error.message });
     if (error instanceof ConflictError) return send(reply, 409, { error: error.message });
+    if (error instanceof PayloadTooLargeError) return send(reply, 413, { error: error.message });
+    if (error instanceof NotConfiguredError) return send(reply, 501, { error: error.message });
     if (error instanceof StorageUnavailableError) {
       void reply.header('retry-after', '5');
       return send(reply, 503, { error: error.message });

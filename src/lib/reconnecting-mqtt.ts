@@ -7,6 +7,20 @@ import { defaultMqttConnect, type MqttConnect } from './mqtt-connection.js';
 
 export type LinkState = 'connecting' | 'online' | 'offline';
 
+export interface LinkStatus {
+  state: LinkState;
+  since: number;
+  lastError: string | null;
+  /** The error's code where it has one (ECONNREFUSED, ENOTFOUND, SELF_SIGNED_CERT_IN_CHAIN, a CONNACK code). */
+  lastErrorCode: string | null;
+  /**
+   * False until the broker has accepted a connection of this process once (CONNACK). A link that has
+   * never been accepted is most likely configured wrong (address, port, certificates, credentials),
+   * which waiting will not fix; a refusal after that (a subscription or publish the ACL denies) is not.
+   */
+  everConnected: boolean;
+}
+
 export interface ReconnectingMqttOptions {
   name: string;
   url: string;
@@ -35,6 +49,8 @@ export class ReconnectingMqtt {
   private linkState: LinkState = 'connecting';
   private since: number;
   private error: string | null = null;
+  private errorCode: string | null = null;
+  private everConnected = false;
   private readonly clock: Clock;
 
   constructor(private readonly options: ReconnectingMqttOptions) {
@@ -46,13 +62,26 @@ export class ReconnectingMqtt {
     return this.current?.connected ? this.current : undefined;
   }
 
-  status(): { state: LinkState; since: number; lastError: string | null } {
-    return { state: this.linkState, since: this.since, lastError: this.error };
+  status(): LinkStatus {
+    return {
+      state: this.linkState,
+      since: this.since,
+      lastError: this.error,
+      lastErrorCode: this.errorCode,
+      everConnected: this.everConnected,
+    };
   }
 
   /** Records a problem seen on a live link (e.g. a refused publish), shown as lastError in the status. */
   noteError(message: string): void {
     this.error = message;
+    this.errorCode = null;
+  }
+
+  private recordError(error: unknown): void {
+    this.error = errorMessage(error);
+    const code = (error as { code?: unknown } | null)?.code;
+    this.errorCode = typeof code === 'string' || typeof code === 'number' ? String(code) : null;
   }
 
   start(): void {
@@ -81,16 +110,21 @@ export class ReconnectingMqtt {
     const client = (this.options.connect ?? defaultMqttConnect)(this.options.url, this.options.clientOptions);
     this.current = client;
     this.options.configure?.(client);
+    let attemptFailed = false;
     client.on('connect', () => {
+      // The broker accepted this process (address, TLS and credentials are right), whatever happens next.
+      this.everConnected = true;
       this.options.onConnect(client).then(
         () => {
           if (client !== this.current) return;
           this.attempts = 0;
           this.error = null;
+          this.errorCode = null;
           this.setState('online');
         },
         (error: unknown) => {
-          this.error = errorMessage(error);
+          attemptFailed = true;
+          this.recordError(error);
           this.options.logger.warn('mqtt setup failed; reconnecting', {
             link: this.options.name,
             error: this.error,
@@ -101,7 +135,8 @@ export class ReconnectingMqtt {
     });
     client.on('message', (topic, payload) => this.options.onMessage(topic, payload));
     client.on('error', (error) => {
-      this.error = errorMessage(error);
+      attemptFailed = true;
+      this.recordError(error);
       this.options.logger.warn('mqtt error', { link: this.options.name, error: this.error });
     });
     client.on('close', () => {
@@ -111,6 +146,12 @@ export class ReconnectingMqtt {
       client.end(true);
       this.current = undefined;
       if (this.stopped) return;
+      // A connection that ends without a word (a TLS port spoken to in plain MQTT, a connect timeout)
+      // still has to say something in the status.
+      if (!attemptFailed && this.linkState !== 'online') {
+        this.error = 'the connection closed before the broker accepted it';
+        this.errorCode = null;
+      }
       this.setState('offline');
       this.options.onDown?.();
       this.timer = setTimeout(() => this.open(), backoffDelay(this.attempts++, this.options.backoff));

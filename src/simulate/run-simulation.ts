@@ -68,8 +68,10 @@ export interface SubmissionResult {
   /** The agent's answer parsed as JSON (its text if not JSON; undefined without an answer). */
   response: unknown;
   failure?: 'network' | 'timeout' | 'aborted';
-  /** Requests sent: more than 1 after 503s. */
+  /** Requests sent: more than 1 after 503s or lost answers. */
   attempts: number;
+  /** Of those, attempts that got no answer and were sent again. */
+  unanswered: number;
   /** Latency of the last request, in ms. */
   latencyMs: number;
 }
@@ -190,6 +192,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         failure: answer.failure,
         detail: answer.text,
         attempts: answer.attempts,
+        unanswered: answer.unanswered,
       });
       options.onResult?.({
         kind: planned.kind,
@@ -203,6 +206,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
         response: answer.body,
         failure: answer.failure,
         attempts: answer.attempts,
+        unanswered: answer.unanswered,
         latencyMs: answer.latencyMs,
       });
     }

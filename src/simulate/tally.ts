@@ -10,8 +10,10 @@ export interface SubmissionOutcome {
   failure?: 'network' | 'timeout' | 'aborted';
   /** The answer's text, or the error message: kept as a sample when the outcome is an error. */
   detail: string;
-  /** Requests sent for it: more than 1 when the agent answered 503 and the till tried again. */
+  /** Requests sent for it: more than 1 when the agent answered 503, or nothing, and the till tried again. */
   attempts: number;
+  /** Attempts of those that got no answer at all (network error, timeout). */
+  unanswered?: number;
 }
 
 export interface ErrorCount {
@@ -34,6 +36,13 @@ export interface Tally {
   deliberateRetries: number;
   /** Requests repeated after a 503, on top of `submitted`. */
   unavailableRetries: number;
+  /** Requests repeated after no answer came back (a cut connection, a restarting agent, a timeout). */
+  unansweredRetries: number;
+  /**
+   * New transactions whose answer was lost, and that were found stored when sent again (200 duplicate):
+   * counted in `created`, as the agent did store them, once.
+   */
+  createdBeforeLostAnswer: number;
   transactions: Record<TransactionType, number>;
   /** Keyed by HTTP status ("400", "409", "503", …) or by failure ("network", "timeout", "aborted"). */
   errors: Record<string, ErrorCount>;
@@ -51,6 +60,8 @@ export function createTally() {
     duplicates: 0,
     deliberateRetries: 0,
     unavailableRetries: 0,
+    unansweredRetries: 0,
+    createdBeforeLostAnswer: 0,
     transactions: { sale: 0, return: 0, void: 0 },
     errors: {},
   };
@@ -59,12 +70,18 @@ export function createTally() {
       latencies.push(ms);
     },
     outcome(outcome: SubmissionOutcome) {
+      const unanswered = outcome.unanswered ?? 0;
       tally.submitted += 1;
-      tally.unavailableRetries += outcome.attempts - 1;
+      tally.unavailableRetries += outcome.attempts - 1 - unanswered;
+      tally.unansweredRetries += unanswered;
       if (outcome.kind === 'retry') tally.deliberateRetries += 1;
       else tally.transactions[outcome.type] += 1;
       if (outcome.status === 201) tally.created += 1;
-      else if (outcome.status === 200 && outcome.duplicate) tally.duplicates += 1;
+      else if (outcome.kind === 'new' && unanswered > 0 && outcome.status === 200 && outcome.duplicate) {
+        // Stored by an attempt whose answer was lost: a sale, not a till's deliberate repeat.
+        tally.created += 1;
+        tally.createdBeforeLostAnswer += 1;
+      } else if (outcome.status === 200 && outcome.duplicate) tally.duplicates += 1;
       else {
         const key = outcome.failure ?? String(outcome.status);
         const entry = (tally.errors[key] ??= { count: 0, sample: outcome.detail.slice(0, SAMPLE_CHARS) });

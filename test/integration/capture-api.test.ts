@@ -172,7 +172,7 @@ const badCases: BadCase[] = [
     name: 'a 1 MB body',
     request: { body: json(fresh({ description: 'x'.repeat(1024 * 1024) })) },
     status: 413,
-    error: /too large/,
+    error: /^request body is too large: \d+ bytes, the limit is 262144 bytes \(api\.bodyLimitBytes\)$/,
   },
   schema(
     'a 100,000-character sku',
@@ -340,6 +340,31 @@ const badCases: BadCase[] = [
     broken((t) => void (t.lines[0]!.quantity = 0)),
     ['lines', 0, 'quantity'],
     /greater than zero/,
+  ),
+  schema(
+    'a return with a negative quantity',
+    json({
+      ...returnOf({ terminalId: 'T1', transactionId: 'sale-1', businessDay: '2026-11-23' }, 98),
+      lines: [
+        {
+          ...returnOf({ terminalId: 'T1', transactionId: 'x', businessDay: '2026-11-23' }).lines[0],
+          quantity: -1,
+        },
+      ],
+    }),
+    ['lines', 0, 'quantity'],
+    /^invalid transaction: lines\.0\.quantity: must be greater than zero: quantities are positive in sales and returns alike \(the transaction type gives the direction\)$/,
+  ),
+  schema(
+    'a void that restates lines without totals',
+    json({
+      ...voidOf({ terminalId: 'T1', transactionId: 'sale-1' }, 98),
+      lines: returnOf({ terminalId: 'T1', transactionId: 'x', businessDay: '2026-11-23' }).lines,
+      tenders: [{ method: 'cash', amount: 120 }],
+      totals: undefined,
+    }),
+    ['totals'],
+    /totals: required when lines or tenders are given/,
   ),
   schema(
     'a tax rate given as a percentage',
@@ -566,6 +591,17 @@ describe('capture API: accepted and repeated transactions', () => {
     expect(captureAcceptedSchema.parse(fromT2.json).seq).toBe(
       captureAcceptedSchema.parse(fromT1.json).seq + 1,
     );
+  });
+
+  it("accepts a void with only what README's transaction format asks of one: voids, no lines, tenders or totals", async () => {
+    const {
+      lines: _lines,
+      tenders: _tenders,
+      totals: _totals,
+      ...bare
+    } = voidOf({ terminalId: 'T1', transactionId: 'sale-1' }, 8);
+    const { status, json: body } = await send({ body: json(bare) });
+    expect(status, JSON.stringify(body)).toBe(201);
   });
 
   it('accepts a return and a void, and a Content-Type with a charset', async () => {

@@ -122,6 +122,55 @@ export function spawnOutpost<T>(args: string[], options: SpawnOptions<T>): Promi
   });
 }
 
+export interface CompletedOutpost {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `outpost <args>` to completion, for commands that are expected to end (bad config, a CLI
+ * subcommand): resolves with the exit status and everything written. Killed after `timeoutMs`.
+ */
+export function runOutpost(
+  args: string[],
+  options: { extraEnv?: Record<string, string>; uid?: number; gid?: number; timeoutMs?: number } = {},
+): Promise<CompletedOutpost> {
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('OUTPOST_'))),
+    ...options.extraEnv,
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [OUTPOST_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+/** Writes an agent config file (in a temp dir of its own) and returns its path. */
+export function writeAgentConfig(config: AgentConfigInput | Record<string, unknown>): string {
+  const file = path.join(makeTempDir('agent-config'), 'agent.json');
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
 /** Kills every process a test left running. Registered below as an afterEach hook of every file that imports this one. */
 export async function killLeftovers(): Promise<void> {
   await Promise.all([...live].map((p) => p.kill('SIGKILL')));

@@ -38,6 +38,12 @@ export function mountSmallDisk(label: string, sizeBytes: number): string {
   return dir;
 }
 
+/** Remounts a small disk of mountSmallDisk read-only: even root cannot write there (EROFS). */
+export function makeDiskReadOnly(dir: string): void {
+  if (!mounted.includes(dir)) throw new Error(`${dir} is not a disk mounted by mountSmallDisk`);
+  execFileSync('mount', ['-o', 'remount,ro', dir], { stdio: 'pipe' });
+}
+
 export function unmountSmallDisk(dir: string): void {
   const at = mounted.indexOf(dir);
   if (at === -1) return;

@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../src/contracts/agent-config.js';
 import { hubConfigSchema } from '../../src/contracts/hub-config.js';
-import { applyEnvOverrides, loadConfigFile } from '../../src/lib/config-file.js';
+import {
+  applyEnvOverrides,
+  editDistance,
+  loadConfigFile,
+  loadConfigWithSources,
+  nearestKey,
+} from '../../src/lib/config-file.js';
 import { ConfigError } from '../../src/lib/errors.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -100,9 +106,91 @@ describe('loadConfigFile', () => {
     expect(raw.api.port).toBe(8787);
   });
 
-  it('names api.port when an environment override is not a number', () => {
-    const message = configErrorOf(writeConfig(goodConfig()), { OUTPOST_API__PORT: 'eighty' });
-    expect(message).toMatch(/api\.port: must be a port number/);
+  it('blames a bad value from an environment override on the variable, not on the config file', () => {
+    const file = writeConfig(goodConfig());
+    const message = configErrorOf(file, { OUTPOST_API__PORT: 'abc' });
+    expect(message).toBe(
+      `invalid environment override (applied over ${file}):\n  OUTPOST_API__PORT=abc: must be a port number`,
+    );
+    expect(message).not.toMatch(/invalid config in/);
+  });
+
+  it('blames the file for what is in the file and the variable for what is in the environment', () => {
+    const file = writeConfig({ ...goodConfig(), storeId: 'store 42' });
+    const message = configErrorOf(file, { OUTPOST_API__PORT: '70000' });
+    expect(message).toMatch(new RegExp(`^invalid config in ${file}:`));
+    expect(message).toMatch(/\n {2}storeId: storeId may contain only letters/);
+    expect(message).toMatch(/\n {2}OUTPOST_API__PORT=70000: must be between 0 and 65535/);
+  });
+
+  it('never echoes a secret from the environment', () => {
+    const file = writeConfig(
+      {
+        hubId: 'hub-1',
+        db: { url: 'sqlite:/tmp/x.sqlite' },
+        mqtt: { url: 'mqtt://127.0.0.1:1883' },
+        api: { token: 'operator-token-0001' },
+      },
+      'hub.json',
+    );
+    let message = '';
+    try {
+      loadConfigFile(hubConfigSchema, file, { OUTPOST_API__TOKEN: 'sesame' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/OUTPOST_API__TOKEN=\(hidden\): the operator API token must be at least 16/);
+    expect(message).not.toContain('sesame');
+  });
+
+  it('takes a variable for a field the file leaves out, spelt in any case', () => {
+    const config = loadConfigFile(agentConfigSchema, writeConfig(goodConfig()), {
+      OUTPOST_MQTT__URL: 'mqtt://broker:1883',
+      OUTPOST_MQTT__KEEPALIVESECONDS: '12',
+    });
+    expect(config.mqtt?.keepaliveSeconds).toBe(12);
+  });
+
+  it('suggests the variable meant when one names no field', () => {
+    const message = configErrorOf(writeConfig(goodConfig()), {
+      OUTPOST_MQTT__URL: 'mqtt://broker:1883',
+      OUTPOST_MQTT__KEEPALIVE: '30',
+    });
+    expect(message).toContain(
+      'OUTPOST_MQTT__KEEPALIVE=30: names no field of the config (did you mean OUTPOST_MQTT__KEEPALIVE_SECONDS?)',
+    );
+  });
+
+  it('says which variable set a field, for messages about its value that come later', () => {
+    const loaded = loadConfigWithSources(agentConfigSchema, writeConfig(goodConfig()), {
+      OUTPOST_MQTT__URL: 'mqtts://broker:8883',
+      OUTPOST_MQTT__CA: '/etc/outpost/ca.pem',
+    });
+    expect(loaded.fieldName('mqtt.ca')).toBe('mqtt.ca (set by OUTPOST_MQTT__CA)');
+    expect(loaded.fieldName('dataDir')).toBe('dataDir');
+  });
+
+  it.each([
+    ['storeId', { storeId: undefined }],
+    ['dataDir', { dataDir: undefined }],
+    ['api.terminals', { api: { port: 8787 } }],
+    ['api', { api: undefined }],
+  ])('says "required" when %s is missing', (field, change) => {
+    const message = configErrorOf(writeConfig({ ...goodConfig(), ...change }));
+    expect(message.split('\n')).toContain(`  ${field}: required`);
+  });
+
+  it('suggests the nearest known key for a misspelt one (keepAliveSeconds → keepaliveSeconds)', () => {
+    const message = configErrorOf(
+      writeConfig({ ...goodConfig(), mqtt: { url: 'mqtt://broker:1883', keepAliveSeconds: 30 } }),
+    );
+    expect(message).toContain('mqtt.keepAliveSeconds: unknown key (did you mean keepaliveSeconds?)');
+  });
+
+  it('suggests nothing for a key that resembles none', () => {
+    const message = configErrorOf(writeConfig({ ...goodConfig(), colour: 'blue' }));
+    expect(message).toContain('colour: unknown key');
+    expect(message).not.toMatch(/did you mean/);
   });
 
   it.each([
@@ -111,7 +199,7 @@ describe('loadConfigFile', () => {
     ['api.terminals.0.token', { api: { terminals: [{ id: 'T1', token: 'short' }] } }, /at least 16/],
     ['api.terminals', { api: { terminals: [] } }, /at least one terminal/],
     ['mqtt.url', { mqtt: { url: 'http://broker' } }, /mqtt:\/\//],
-    ['dataDir', { dataDir: undefined }, /expected string/],
+    ['dataDir', { dataDir: '' }, /must be a directory path/],
   ])('names %s in the message when it is invalid', (field, change, reason) => {
     const message = configErrorOf(writeConfig({ ...goodConfig(), ...change }));
     const line = message.split('\n').find((l) => l.trim().startsWith(`${field}:`));
@@ -122,7 +210,7 @@ describe('loadConfigFile', () => {
 
   it('names an unknown (misspelt) field instead of ignoring it', () => {
     const message = configErrorOf(writeConfig({ ...goodConfig(), storeID: 'x' }));
-    expect(message).toMatch(/storeID/);
+    expect(message).toMatch(/storeID: unknown key \(did you mean storeId\?\)/);
   });
 
   it('says a file that is not JSON cannot be read, and names the file', () => {
@@ -141,6 +229,23 @@ describe('loadConfigFile', () => {
     const message = configErrorOf(file);
     expect(message).toContain(`cannot read config file ${file}`);
     expect(message).toMatch(/ENOENT|no such file/);
+  });
+});
+
+describe('nearest key', () => {
+  it('measures edits without regard to case', () => {
+    expect(editDistance('keepAliveSeconds', 'keepaliveSeconds')).toBe(0);
+    expect(editDistance('topicPrefx', 'topicPrefix')).toBe(1);
+    expect(editDistance('', 'abc')).toBe(3);
+  });
+
+  it('suggests a near miss or a key cut short, and nothing that is far off', () => {
+    const known = ['url', 'keepaliveSeconds', 'topicPrefix', 'protocolVersion'];
+    expect(nearestKey('topicprefx', known)).toBe('topicPrefix');
+    expect(nearestKey('keepalive', known)).toBe('keepaliveSeconds');
+    expect(nearestKey('urls', known)).toBe('url');
+    expect(nearestKey('colour', known)).toBeUndefined();
+    expect(nearestKey('x', [])).toBeUndefined();
   });
 });
 
@@ -190,5 +295,69 @@ describe('outpost agent: bad configuration', () => {
     const { code, stderr } = await runCli(['agent']);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--config/);
+  });
+});
+
+describe('agent config messages', () => {
+  let scratch: string;
+  beforeEach(() => {
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-config-messages-'));
+  });
+  afterEach(() => {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const base = {
+    storeId: 'store-0042',
+    dataDir: '/var/lib/outpost',
+    api: { terminals: [{ id: 'T1', token: 'till-one-token-0001' }] },
+  };
+
+  it.each([
+    [
+      'api.host',
+      { api: { ...base.api, host: '' } },
+      'must be an address to listen on, e.g. 0.0.0.0 or 127.0.0.1',
+    ],
+    ['api.terminals', { api: { terminals: 'T1' } }, 'must be a list of {id, token}, one per terminal'],
+    [
+      'api.terminals.0.token',
+      { api: { terminals: [{ id: 'T1', token: 42 }] } },
+      'must be the terminal token, a string',
+    ],
+    ['mqtt.url', { mqtt: { url: 42 } }, 'must be an mqtt://, mqtts://, ws:// or wss:// URL'],
+    [
+      'mqtt.ca',
+      { mqtt: { url: 'mqtts://b:8883', ca: '' } },
+      "must be the path of a PEM file with the CA that signed the broker's certificate",
+    ],
+    [
+      'mqtt.protocolVersion',
+      { mqtt: { url: 'mqtt://b', protocolVersion: 3 } },
+      'must be 4 (MQTT 3.1.1) or 5 (MQTT 5)',
+    ],
+    [
+      'mqtt.keepaliveSeconds',
+      { mqtt: { url: 'mqtt://b', keepaliveSeconds: 0 } },
+      'must be a number of seconds above 0',
+    ],
+    [
+      'mqtt.keepaliveSeconds',
+      { mqtt: { url: 'mqtt://b', keepaliveSeconds: 1.5 } },
+      'must be a number of seconds, a whole number',
+    ],
+    ['sync.lingerMs', { sync: { lingerMs: -1 } }, 'must not be negative'],
+    ['log.level', { log: { level: 'loud' } }, 'must be one of error, warn, info, debug'],
+    ['log.console', { log: { console: 'maybe' } }, 'must be true or false'],
+  ])('says what %s must be', (field, change, message) => {
+    const file = path.join(scratch, 'agent.json');
+    fs.writeFileSync(file, JSON.stringify({ ...base, ...change }));
+    let text = '';
+    try {
+      loadConfigFile(agentConfigSchema, file, {});
+    } catch (error) {
+      text = (error as Error).message;
+    }
+    expect(text.split('\n')).toContain(`  ${field}: ${message}`);
   });
 });

@@ -33,6 +33,26 @@ describe('simulation tally', () => {
     });
   });
 
+  it('counts a new sale found stored after its answer was lost as created, not as a duplicate', () => {
+    const tally = createTally();
+    const base = { kind: 'new', type: 'sale', detail: '' } as const;
+    // First attempt stored, its answer lost; the second is answered from the outbox.
+    tally.outcome({ ...base, status: 200, duplicate: true, attempts: 2, unanswered: 1 });
+    // Refused while the agent was down, stored when it was back.
+    tally.outcome({ ...base, status: 201, duplicate: false, attempts: 4, unanswered: 2 });
+    // A deliberate repeat whose first answer was lost is still a repeat.
+    tally.outcome({ ...base, kind: 'retry', status: 200, duplicate: true, attempts: 2, unanswered: 1 });
+    expect(tally.snapshot()).toMatchObject({
+      submitted: 3,
+      created: 2,
+      createdBeforeLostAnswer: 1,
+      duplicates: 1,
+      unansweredRetries: 4,
+      unavailableRetries: 1,
+      errors: {},
+    });
+  });
+
   it('does not count a 200 without duplicate:true as a duplicate', () => {
     const tally = createTally();
     tally.outcome({ kind: 'new', type: 'sale', status: 200, duplicate: false, detail: '{}', attempts: 1 });

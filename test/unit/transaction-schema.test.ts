@@ -65,6 +65,17 @@ describe('transaction schema: valid documents', () => {
     expect(parsed.tenders).toEqual([]);
   });
 
+  it('accepts a void with only the fields README asks of one: voids, and no lines, tenders or totals', () => {
+    const { lines: _lines, tenders: _tenders, totals: _totals, ...bare } = voidOf(voided);
+    expect(issuesOf(bare)).toEqual([]);
+    expect(signedTotal(transactionSchema.parse(bare))).toBe(0);
+  });
+
+  it('accepts a void that restates the voided lines, tenders and totals when they add up', () => {
+    const restated = { ...sale(), type: 'void', transactionId: 'void-9', voids: voided };
+    expect(issuesOf(restated)).toEqual([]);
+  });
+
   it('accepts a weighed line of 0.755 kg at 1.99 rounded half away from zero (1.50245 → 150)', () => {
     const tx = {
       ...sale(),
@@ -218,6 +229,46 @@ describe('transaction schema: field rules', () => {
     ['', 'not an object'],
   ])('rejects a document with a bad %s, at that path', (path, document) => {
     expect(pathsOf(document)).toContain(path);
+  });
+
+  it('asks a void that restates lines or tenders for its totals', () => {
+    const withoutTotals: Json = { ...sale(), type: 'void', voids: voided };
+    delete withoutTotals.totals;
+    expect(issuesOf(withoutTotals)).toEqual([
+      { path: 'totals', message: 'required when lines or tenders are given' },
+    ]);
+  });
+
+  it('says a negative quantity in a return must be positive, and nothing wrong about its arithmetic', () => {
+    const ret = structuredClone(returnOf(original)) as unknown as SaleDoc;
+    ret.lines[0]!.quantity = -1;
+    expect(issuesOf(ret)).toEqual([
+      {
+        path: 'lines.0.quantity',
+        message:
+          'must be greater than zero: quantities are positive in sales and returns alike (the transaction type gives the direction)',
+      },
+    ]);
+    // With the signs flipped throughout, every negative field is named, and no sum is claimed (a line of
+    // -1 × 120 "should be" -119, as the rounding of positive amounts would have put it).
+    ret.lines[0]!.amount = -120;
+    ret.totals = { gross: -120, discount: 0, tax: 19, total: -120 };
+    ret.tenders = [{ method: 'cash', amount: -120 }];
+    const issues = issuesOf(ret);
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      ['lines.0.amount', 'lines.0.quantity', 'tenders.0.amount', 'totals.gross', 'totals.total'].sort(),
+    );
+    expect(issues.map((i) => i.message).join(' ')).not.toMatch(
+      /-119|quantity × unitPrice|more than the line/,
+    );
+  });
+
+  it('checks the arithmetic only once every field is valid on its own', () => {
+    const tx = brokenSale((t) => {
+      t.lines[0]!.quantity = 0;
+      t.totals.gross = 1;
+    });
+    expect(pathsOf(tx)).toEqual(['lines.0.quantity']);
   });
 
   it('names an unknown field rather than silently dropping it', () => {

@@ -69,8 +69,17 @@ export default tseslint.config(
     files: ['src/hub/**'],
     rules: restrict([
       {
-        group: ['../sync/*', '../capture/*', '../agent/*', '../promotions/*', '../cli/*', 'electron'],
-        message: `the hub imports only contracts and lib (${layering})`,
+        // The promotions core is pure (signing, catalogue rules): the hub signs and re-offers with it.
+        group: [
+          '../sync/*',
+          '../capture/*',
+          '../agent/*',
+          '../promotions/*',
+          '!../promotions/index.js',
+          '../cli/*',
+          'electron',
+        ],
+        message: `the hub imports only contracts, lib and the pure promotions core's index (${layering})`,
       },
     ]),
   },
@@ -80,6 +89,32 @@ export default tseslint.config(
       {
         group: ['../cli/*', 'electron'],
         message: `nothing imports cli, and the core never imports electron (${layering})`,
+      },
+    ]),
+  },
+  // The status window runs in a browser (or a sandboxed Electron page): it sees the agent only through
+  // the window API contract, never Node, the core or Electron.
+  {
+    files: ['src/renderer/**'],
+    rules: restrict([
+      {
+        group: [
+          'node:*',
+          'electron',
+          ...[
+            'lib',
+            'sync',
+            'capture',
+            'promotions',
+            'hub',
+            'agent',
+            'broker',
+            'cli',
+            'simulate',
+            'main',
+          ].map((layer) => `**/${layer}/*`),
+        ],
+        message: `the renderer imports only src/contracts and its own modules (${layering})`,
       },
     ]),
   },

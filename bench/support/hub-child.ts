@@ -46,9 +46,9 @@ runStagedChild(async (context) => {
   let reached = false;
   const store = hub.store;
   const insertEventsOnce = store.insertEventsOnce.bind(store);
-  store.insertEventsOnce = async (storeId, epoch, batch, receivedAt) => {
+  store.insertEventsOnce = async (storeId, epoch, batch, receivedAt, watch) => {
     const startedAt = performance.now();
-    const outcome = await insertEventsOnce(storeId, epoch, batch, receivedAt);
+    const outcome = await insertEventsOnce(storeId, epoch, batch, receivedAt, watch);
     storeMs.push(performance.now() - startedAt);
     events += batch.length;
     ackedThrough = Math.max(ackedThrough, outcome.ackedThrough);

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { eventBatchSchema } from '../../src/contracts/sync-messages.js';
+import { eventBatchSchema, SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
 import { transactionSchema } from '../../src/contracts/transaction.js';
-import { parseEventBatch } from '../../src/hub/index.js';
-import { canonicalHash } from '../../src/lib/canonical-hash.js';
+import { parseStoreMessage } from '../../src/hub/index.js';
+import { textDigest } from '../../src/lib/canonical-hash.js';
 import { buildEventBatch, DEFAULT_SYNC_TUNING, type UnsentEvent } from '../../src/sync/index.js';
 
 export interface StepCost {
@@ -26,8 +26,8 @@ function cost<T>(batches: readonly T[], eventsIn: (b: T) => number, rounds: numb
 /**
  * What one event costs in CPU at each step between the outbox and the hub's database, measured on the
  * backlog's own messages in this process while nothing else runs: building the batch on the agent and,
- * on the hub, parseEventBatch whole and the pieces it is made of (JSON.parse of the message, the
- * envelope schema, the transaction schema per body, re-serialising each body, the canonical hash).
+ * on the hub, parseStoreMessage whole and the pieces it is made of (JSON.parse of the message, the
+ * envelope schema, JSON.parse of each body's text, the transaction schema per body, the text digest).
  * Tells which of them bounds the hub's drain rate before the database does.
  */
 export function measureIngestSteps(
@@ -38,8 +38,9 @@ export function measureIngestSteps(
   rounds = 2,
 ): StepCost[] {
   const buffers = payloads.map((p) => Buffer.from(p));
-  const parsed = payloads.map((p) => JSON.parse(p) as { events: { body: unknown }[] });
-  const bodies = parsed.map((m) => m.events.map((e) => e.body));
+  const parsed = payloads.map((p) => JSON.parse(p) as { events: { body: string }[] });
+  const texts = parsed.map((m) => m.events.map((e) => e.body));
+  const bodies = texts.map((b) => b.map((text) => JSON.parse(text) as unknown));
   const count = (m: { events: unknown[] }) => m.events.length;
   let sink = 0;
   const steps: { side: StepCost['side']; step: string; us: number }[] = [
@@ -51,20 +52,24 @@ export function measureIngestSteps(
         (b) => b.length,
         rounds,
         (b) => {
-          sink += buildEventBatch(storeId, epoch, b, DEFAULT_SYNC_TUNING.batch)?.count ?? 0;
+          const built = buildEventBatch(storeId, epoch, b, {
+            ...DEFAULT_SYNC_TUNING.batch,
+            maxMessageBytes: SYNC_LIMITS.maxBatchBytes,
+          });
+          sink += built?.kind === 'batch' ? built.count : 0;
         },
       ),
     },
     {
       side: 'hub',
-      step: 'parseEventBatch, whole',
+      step: 'parseStoreMessage, whole',
       us: cost(
         buffers.map((buffer, i) => ({ buffer, n: count(parsed[i]!) })),
         (b) => b.n,
         rounds,
         (b) => {
-          const r = parseEventBatch(storeId, b.buffer);
-          sink += r.ok ? r.events.length : 0;
+          const r = parseStoreMessage(storeId, b.buffer);
+          sink += r.ok && r.kind === 'batch' ? r.events.length : 0;
         },
       ),
     },
@@ -82,10 +87,22 @@ export function measureIngestSteps(
     },
     {
       side: 'hub',
-      step: '  eventBatchSchema (envelope, body unknown)',
+      step: '  eventBatchSchema (envelope, bodies as text)',
       us: cost(parsed, count, rounds, (m) => {
         sink += eventBatchSchema.safeParse(m).success ? 1 : 0;
       }),
+    },
+    {
+      side: 'hub',
+      step: '  JSON.parse per body text',
+      us: cost(
+        texts,
+        (b) => b.length,
+        rounds,
+        (b) => {
+          for (const text of b) sink += JSON.parse(text) === null ? 0 : 1;
+        },
+      ),
     },
     {
       side: 'hub',
@@ -101,25 +118,13 @@ export function measureIngestSteps(
     },
     {
       side: 'hub',
-      step: '  JSON.stringify per body',
+      step: '  textDigest per body',
       us: cost(
-        bodies,
+        texts,
         (b) => b.length,
         rounds,
         (b) => {
-          for (const body of b) sink += JSON.stringify(body).length;
-        },
-      ),
-    },
-    {
-      side: 'hub',
-      step: '  canonicalHash per body',
-      us: cost(
-        bodies,
-        (b) => b.length,
-        rounds,
-        (b) => {
-          for (const body of b) sink += canonicalHash(body).length;
+          for (const text of b) sink += textDigest(text).length;
         },
       ),
     },

@@ -9,7 +9,7 @@ import { summarize } from './stats.js';
 
 /**
  * The hub databases' batched-insert ceiling on this machine: the backlog's rows inserted into a fresh
- * hub_events table (the hub's own migration 1, so the same columns, primary key and unique partial
+ * hub_events table (the hub's own migrations, so the same columns, primary key and unique partial
  * indexes), `rowsPerCommit` rows per durable transaction, with nothing else: no lookups, no stream
  * bookkeeping, no parsing. What the hub's ingest adds on top is the difference to the drain.
  */
@@ -43,7 +43,7 @@ export function rawSqliteHubInsert(
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    db.exec(hubMigrations[0]!.sqlite);
+    for (const migration of hubMigrations) db.exec(migration.sqlite);
     const insert = db.prepare(
       `INSERT INTO hub_events (store_id, epoch, seq, event_id, type, status, reason, terminal_id, transaction_id,
          business_day, captured_at, received_at, body_hash, body)
@@ -98,7 +98,7 @@ export async function rawPostgresHubInsert(
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(hubMigrations[0]!.postgres);
+    for (const migration of hubMigrations) await client.query(migration.postgres);
     const durations: number[] = [];
     const startedAt = performance.now();
     // Observed while the connection (and so its server process) is still there to be counted as ours.

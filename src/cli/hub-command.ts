@@ -3,7 +3,7 @@ import { hubConfigSchema } from '../contracts/hub-config.js';
 import { loadConfigFile } from '../lib/config-file.js';
 import { ConfigError } from '../lib/errors.js';
 import { closeLogger, createLogger } from '../lib/logger.js';
-import { openHubStore, startHub } from '../hub/index.js';
+import { exportLine, openHubStore, startHub } from '../hub/index.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 /**
@@ -49,20 +49,12 @@ export async function hubExportCommand(options: {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(options.day))
     throw new ConfigError(`--day must be a business day as YYYY-MM-DD, not ${options.day}`);
   const config = loadConfigFile(hubConfigSchema, options.config);
-  const store = await openHubStore(config.db.url);
+  const store = await openHubStore(config.db);
   try {
     const events = await store.exportDay(options.store, options.day);
-    // One transaction per line, exactly as the POS submitted it, with its place in the store's sequence.
-    const lines = events.map((e) =>
-      JSON.stringify({
-        storeId: e.storeId,
-        epoch: e.epoch,
-        seq: e.seq,
-        eventId: e.eventId,
-        capturedAt: e.capturedAt,
-        transaction: e.body,
-      }),
-    );
+    // One transaction per line, its text exactly as the POS submitted it (spliced in, never parsed and
+    // serialised again), with its place in the store's sequence.
+    const lines = events.map(exportLine);
     const text = lines.length ? `${lines.join('\n')}\n` : '';
     if (options.out) writeFileSync(options.out, text);
     else process.stdout.write(text);

@@ -7,6 +7,14 @@ import { deadLettersCommand } from './deadletters-command.js';
 import { demoCommand } from './demo-command.js';
 import { hubCommand, hubExportCommand } from './hub-command.js';
 import { reportFatal } from './exit.js';
+import {
+  promoChangeCommand,
+  promoKeygenCommand,
+  promoListCommand,
+  promoPushCommand,
+  promoStatusCommand,
+  type HubFlags,
+} from './promo-command.js';
 import { simulateCommand } from './simulate-command.js';
 
 export const positiveNumber = (what: string) => (value: string) => {
@@ -94,12 +102,69 @@ program
   .argument('[eventId]', 'the dead letter to retry or discard')
   .requiredOption('--config <file>', 'agent config (JSON)')
   .option('--note <text>', 'why it is discarded (kept on record)')
-  .action(async (action: string, eventId: string | undefined, options: { config: string; note?: string }) => {
-    if (action !== 'list' && action !== 'retry' && action !== 'discard') {
-      throw new ConfigError(`action must be list, retry or discard, not ${action}`);
-    }
-    await deadLettersCommand(action, eventId, options);
-  });
+  .option('--json', 'print JSON, for scripts, instead of a table')
+  .action(
+    async (
+      action: string,
+      eventId: string | undefined,
+      options: { config: string; note?: string; json?: boolean },
+    ) => {
+      if (action !== 'list' && action !== 'retry' && action !== 'discard') {
+        throw new ConfigError(`action must be list, retry or discard, not ${action}`);
+      }
+      await deadLettersCommand(action, eventId, options);
+    },
+  );
+
+const promo = program
+  .command('promo')
+  .description('sign and publish promotions through a hub, and follow their rollout');
+promo
+  .command('keygen')
+  .description('make an Ed25519 key pair: the private key for hubs, the public key for stores')
+  .option('--out <dir>', 'where to write the key files', '.')
+  .option('--json', 'print JSON, for scripts')
+  .action(promoKeygenCommand);
+/** The options of every promo command that talks to a hub. */
+const hubOptions = (command: Command) =>
+  command
+    .requiredOption('--hub <url>', 'hub operator API, e.g. http://hub.example.com:8788')
+    .option('--token <token>', 'operator token (api.token of the hub); default: $OUTPOST_HUB_TOKEN')
+    .option('--json', 'print JSON, for scripts, instead of text');
+hubOptions(
+  promo
+    .command('push')
+    .description('validate, sign, store and publish a promotion document (a JSON file)')
+    .argument('<file>', 'the promotion document (JSON)')
+    .option('--staged', 'deliver and hold it, in force nowhere until activated')
+    .option(
+      '--activate-when <share>',
+      'staged, and activated once this share of its stores applied it (0.8 or 80%)',
+    ),
+).action((file: string, flags: HubFlags & { staged?: boolean; activateWhen?: string }) =>
+  promoPushCommand(file, flags),
+);
+hubOptions(
+  promo
+    .command('withdraw')
+    .description('publish a new version that withdraws it')
+    .argument('<id>', 'promotionId'),
+).action((id: string, flags: HubFlags) => promoChangeCommand('withdraw', id, flags));
+hubOptions(
+  promo
+    .command('activate')
+    .description('publish a new version that activates a staged one')
+    .argument('<id>', 'promotionId'),
+).action((id: string, flags: HubFlags) => promoChangeCommand('activate', id, flags));
+hubOptions(promo.command('list').description('promotions with their latest version and rollout')).action(
+  (flags: HubFlags) => promoListCommand(flags),
+);
+hubOptions(
+  promo
+    .command('status')
+    .description('per version: targeted stores, and which applied, refused or are pending')
+    .argument('<id>', 'promotionId'),
+).action((id: string, flags: HubFlags) => promoStatusCommand(id, flags));
 
 program
   .command('demo')
@@ -109,4 +174,11 @@ program
   .option('--terminals <n>', 'tills', positiveInteger('--terminals'), 4)
   .action(demoCommand);
 
-await program.parseAsync(process.argv).catch(reportFatal);
+// A command that fails while starting up may be waiting on a part that unrefs its handles (a worker
+// thread stopping): the process must live to report the failure, not end with Node's "unsettled
+// top-level await" (exit 13) and no message.
+const keepAlive = setInterval(() => {}, 60_000);
+await program
+  .parseAsync(process.argv)
+  .catch(reportFatal)
+  .finally(() => clearInterval(keepAlive));

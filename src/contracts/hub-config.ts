@@ -2,14 +2,52 @@ import { z } from 'zod';
 import { identifier } from './transaction.js';
 import { logConfigSchema, mqttConfigSchema } from './agent-config.js';
 
-export const hubConfigSchema = z.strictObject({
-  hubId: identifier('hubId'),
-  db: z.strictObject({
+/** A duration in milliseconds within sane bounds; environment overrides arrive as strings. */
+const millis = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(min, { error: `must be at least ${min} ms` })
+    .max(max, { error: `must be at most ${max} ms` })
+    .default(fallback);
+
+/**
+ * Where the hub keeps its data, and how long it may wait on it. Every wait is bounded, so one stuck
+ * statement (an operator's psql session holding a row lock, a lost connection) fails and is retried by
+ * its store instead of wedging the hub; the bounds are generous next to a batch commit (milliseconds).
+ */
+export const hubDbConfigSchema = z
+  .strictObject({
     /** `sqlite:/path/hub.sqlite` (embedded, the default) or `postgres://user@host/db` (production). */
     url: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, {
       error: 'must be sqlite:PATH or a postgres:// URL',
     }),
-  }),
+    /** PostgreSQL connections per hub process; ingest commits up to poolSize − 1 stores at once, the operator API keeps one. */
+    poolSize: z.coerce
+      .number({ error: 'must be a number of connections' })
+      .int()
+      .min(2, { error: 'must be at least 2 (one for ingest, one for the operator API)' })
+      .max(100, { error: 'must be at most 100' })
+      .default(10),
+    /** PostgreSQL: waiting for a connection (new, or free in the pool). */
+    connectTimeoutMs: millis(100, 60_000, 5_000),
+    /** PostgreSQL `statement_timeout`: any one statement; the client gives up shortly after, should the server not answer. */
+    statementTimeoutMs: millis(100, 600_000, 15_000),
+    /** PostgreSQL `lock_timeout`: waiting for a row or table lock (e.g. another session holding a store's stream row). */
+    lockTimeoutMs: millis(10, 600_000, 5_000),
+    /** PostgreSQL `idle_in_transaction_session_timeout`: a session of ours left inside a transaction. */
+    idleInTransactionTimeoutMs: millis(1_000, 3_600_000, 60_000),
+    /** SQLite busy timeout: waiting for another process's write lock on the file (blocks the hub meanwhile). */
+    busyTimeoutMs: millis(0, 60_000, 5_000),
+  })
+  .refine((db) => db.lockTimeoutMs <= db.statementTimeoutMs, {
+    error: 'lockTimeoutMs must not exceed statementTimeoutMs',
+    path: ['lockTimeoutMs'],
+  });
+
+export const hubConfigSchema = z.strictObject({
+  hubId: identifier('hubId'),
+  db: hubDbConfigSchema,
   mqtt: mqttConfigSchema.extend({
     /**
      * Hubs in one share group split the stores' event stream between them ($share/{group}/…, MQTT 5).
@@ -26,8 +64,12 @@ export const hubConfigSchema = z.strictObject({
     .strictObject({
       /** Parse and validate batches on a worker thread while the main thread commits (uses a second core). */
       parseWorker: z.stringbool().or(z.boolean()).default(true),
+      /** /healthz fails while a store's commit has been waiting on the database longer than this. */
+      stuckAfterMs: millis(100, 600_000, 5_000),
+      /** …and for this long after a store's commit failed, until one of that store epoch's commits succeeds. */
+      failureHoldMs: millis(1_000, 3_600_000, 60_000),
     })
-    .default({ parseWorker: true }),
+    .prefault({}),
   /** Directory for log files; omitted, logs go to the console only. */
   logDir: z.string().optional(),
   promotions: z.strictObject({ signingKeyFile: z.string().optional() }).default({}),
@@ -36,3 +78,5 @@ export const hubConfigSchema = z.strictObject({
 
 export type HubConfig = z.infer<typeof hubConfigSchema>;
 export type HubConfigInput = z.input<typeof hubConfigSchema>;
+export type HubDbConfig = z.infer<typeof hubDbConfigSchema>;
+export type HubDbConfigInput = z.input<typeof hubDbConfigSchema>;

@@ -3,8 +3,8 @@ import type { EventStatus, IncomingEvent, SeqReason } from './hub-store.js';
 
 /** What the database already holds that bears on an incoming batch; both hub stores look it up the same way. */
 export interface ExistingFacts {
-  /** Rows at (store, epoch, seq) for the batch's seqs. */
-  bySeq: Map<number, { bodyHash: string; status: EventStatus }>;
+  /** Rows at (store, epoch, seq) for the batch's seqs; a `moved` row has no body, hence no hash. */
+  bySeq: Map<number, { eventId: string; bodyHash: string | null; status: EventStatus }>;
   /** Stored events (any epoch) carrying one of the batch's eventIds. */
   storedByEventId: Map<string, { epoch: string; seq: number }>;
   /** Stored events of this store (any epoch) with one of the batch's (terminalId, transactionId) pairs. */
@@ -33,6 +33,8 @@ export const transactionKey = (terminalId: string, transactionId: string) =>
  * Decides, for each incoming event, what the hub does with it. Pure, so the rules are the same for
  * SQLite and PostgreSQL and are unit-tested without a database:
  * - a seq the hub already holds with the same body is a redelivery: acknowledged, nothing written;
+ * - so is an event its writer has since moved to its next epoch (a late copy of a batch published
+ *   before the close): the `moved` row already accounts for the seq and says where the event went;
  * - a seq it holds with a different body is a conflict (a restored or cloned store database): the
  *   newcomer is quarantined, never merged or overwritten, and the agent is told;
  * - an invalid body is kept as `rejected` so the seq is accounted for and the queue behind it flows;
@@ -60,6 +62,7 @@ export function classifyEvents(
   for (const event of events) {
     const existing = bySeq.get(event.seq);
     if (existing) {
+      if (existing.status === 'moved' && existing.eventId === event.eventId) continue;
       if (existing.bodyHash !== event.bodyHash) {
         const reason = `seq ${event.seq} of epoch ${epoch} already holds a different event`;
         out.conflicts.push({ seq: event.seq, reason });
@@ -71,7 +74,7 @@ export function classifyEvents(
     }
     const insert = (status: EventStatus, reason: string | null) => {
       out.inserts.push({ event, status, reason });
-      bySeq.set(event.seq, { bodyHash: event.bodyHash, status });
+      bySeq.set(event.seq, { eventId: event.eventId, bodyHash: event.bodyHash, status });
     };
     if (event.invalidReason !== undefined) {
       insert('rejected', event.invalidReason);
@@ -146,4 +149,17 @@ export function findGaps(
     expected = Math.max(expected, seq + 1);
   }
   return gaps;
+}
+
+/** Rows a plan inserts, by status: what the epoch's counters grow by in the same transaction. */
+export function tallyInserts(inserts: readonly RowToInsert[]): Record<EventStatus, number> {
+  const tally: Record<EventStatus, number> = {
+    stored: 0,
+    rejected: 0,
+    duplicate: 0,
+    quarantined: 0,
+    moved: 0,
+  };
+  for (const row of inserts) tally[row.status]++;
+  return tally;
 }

@@ -7,15 +7,26 @@ import { AuthenticationError, ValidationError } from '../lib/errors.js';
 import { installErrorHandling } from '../lib/http-error-handler.js';
 import type { Logger } from '../lib/logger.js';
 import type { HubMetrics } from './hub-metrics.js';
+import type { HubPromotions } from './hub-promotions.js';
 import type { HubStore } from './hub-store.js';
+import { registerPromotionRoutes } from './promotion-api.js';
+import { eventJson, quarantineJson, withRawList } from './served-json.js';
+
+/** What /healthz answers: 200 when ok, else 503 naming every problem (store, epoch, what it waits for). */
+export type HubHealth =
+  { ok: true; mqtt: string } | { ok: false; mqtt: string; reason: string; problems: string[] };
 
 export interface HubApiOptions {
   store: HubStore;
   token: string;
   logger: Logger;
   metrics: HubMetrics;
-  health: () => { ok: boolean; mqtt: string };
+  health: () => HubHealth;
+  /** Publishing and rollout of promotions; without it the routes do not exist. */
+  promotions?: HubPromotions;
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 const transactionsQuery = z.strictObject({
   epoch: z
@@ -72,7 +83,8 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
 
   app.get('/v1/stores', async () => ({ stores: await options.store.listStores() }));
 
-  app.get('/v1/stores/:storeId/transactions', async (request) => {
+  // Bodies are spliced in as the stored text (served-json.ts), never parsed and serialised again.
+  app.get('/v1/stores/:storeId/transactions', async (request, reply) => {
     const { storeId } = parseOrThrow(
       z.object({ storeId: identifier('storeId') }),
       request.params,
@@ -85,22 +97,23 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
       ...(query.epoch ? { epoch: query.epoch } : {}),
     });
     const last = result.events.at(-1);
-    return {
-      storeId,
-      epoch: result.epoch,
-      events: result.events,
-      next: result.events.length === query.limit && last ? last.seq : null,
-    };
+    const next = result.events.length === query.limit && last ? last.seq : null;
+    return reply
+      .type(JSON_TYPE)
+      .send(withRawList({ storeId, epoch: result.epoch, next }, 'events', result.events.map(eventJson)));
   });
 
-  app.get('/v1/stores/:storeId/quarantine', async (request) => {
+  app.get('/v1/stores/:storeId/quarantine', async (request, reply) => {
     const { storeId } = parseOrThrow(
       z.object({ storeId: identifier('storeId') }),
       request.params,
       'store id',
     );
-    return { storeId, events: await options.store.listQuarantine(storeId, 1000) };
+    const events = await options.store.listQuarantine(storeId, 1000);
+    return reply.type(JSON_TYPE).send(withRawList({ storeId }, 'events', events.map(quarantineJson)));
   });
+
+  if (options.promotions) registerPromotionRoutes(app, options.promotions);
 
   return app;
 }

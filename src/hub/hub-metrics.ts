@@ -22,6 +22,38 @@ export function createHubMetrics() {
       help: 'MQTT messages refused whole (malformed, oversized, wrong topic)',
       registers: [registry],
     }),
+    failedCommits: new Counter({
+      name: 'outpost_hub_failed_commits_total',
+      help: 'Commits that failed (a database bound hit, a lost connection); their stores publish them again',
+      registers: [registry],
+    }),
+    droppedMessages: new Counter({
+      name: 'outpost_hub_dropped_messages_total',
+      help: 'Messages dropped because their store already had many waiting (its commits are stuck); republished by the store',
+      registers: [registry],
+    }),
+    poolErrors: new Counter({
+      name: 'outpost_hub_db_pool_errors_total',
+      help: 'Errors on idle pooled database connections (server restart, dropped link); the pool replaces them',
+      registers: [registry],
+    }),
+    promotionVersions: new Counter({
+      name: 'outpost_hub_promotion_versions_total',
+      help: 'Promotion versions this hub signed and stored, by origin (push, activate, auto-activate, withdraw)',
+      labelNames: ['origin'] as const,
+      registers: [registry],
+    }),
+    promotionCatalogues: new Counter({
+      name: 'outpost_hub_promotion_catalogues_total',
+      help: "Stores' catalogue statements this hub answered, by outcome (in-sync, re-offered, ignored)",
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    promotionReoffers: new Counter({
+      name: 'outpost_hub_promotion_reoffers_total',
+      help: 'Promotion versions re-offered to stores that lacked them',
+      registers: [registry],
+    }),
     ingestSeconds: new Histogram({
       name: 'outpost_hub_ingest_seconds',
       help: 'Time from receiving a batch to its durable commit',

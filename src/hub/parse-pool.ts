@@ -1,22 +1,22 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../lib/logger.js';
-import { parseEventBatch, type ParsedBatch } from './parse-event-batch.js';
+import { parseStoreMessage, type ParsedMessage } from './parse-event-batch.js';
 
-export type BatchParser = (storeId: string, payload: Buffer) => Promise<ParsedBatch>;
+export type MessageParser = (storeId: string, payload: Buffer) => Promise<ParsedMessage>;
 
 /** Parses on the calling thread: for tests, and for a hub configured with no parse worker. */
-export const parseInThread: BatchParser = (storeId, payload) =>
-  Promise.resolve(parseEventBatch(storeId, payload));
+export const parseInThread: MessageParser = (storeId, payload) =>
+  Promise.resolve(parseStoreMessage(storeId, payload));
 
 interface Pending {
-  resolve: (result: ParsedBatch) => void;
+  resolve: (result: ParsedMessage) => void;
   reject: (error: Error) => void;
 }
 
 /**
- * Parsing and validating a batch (JSON, zod per event, digests) costs the hub more CPU than storing it.
+ * Parsing and validating a message (JSON, zod per event, digests) costs the hub more CPU than storing it.
  * A worker thread does it, so the main thread commits one batch while the next is being parsed: two
- * cores instead of one. The worker runs the same parseEventBatch; a crashed worker is replaced and the
+ * cores instead of one. The worker runs the same parseStoreMessage; a crashed worker is replaced and the
  * batches it held fail, to be published again by their stores.
  */
 export class ParseWorker {
@@ -29,8 +29,8 @@ export class ParseWorker {
     this.worker = this.spawn();
   }
 
-  readonly parse: BatchParser = (storeId, payload) =>
-    new Promise<ParsedBatch>((resolve, reject) => {
+  readonly parse: MessageParser = (storeId, payload) =>
+    new Promise<ParsedMessage>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.postMessage({ id, storeId, payload });
@@ -54,7 +54,7 @@ export class ParseWorker {
         )
       : new Worker(new URL('./parse-worker.js', import.meta.url));
     worker.unref();
-    worker.on('message', (message: { id: number; result: ParsedBatch }) => {
+    worker.on('message', (message: { id: number; result: ParsedMessage }) => {
       const pending = this.pending.get(message.id);
       this.pending.delete(message.id);
       pending?.resolve(message.result);

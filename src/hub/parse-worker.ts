@@ -1,9 +1,9 @@
 import { parentPort } from 'node:worker_threads';
-import { parseEventBatch } from './parse-event-batch.js';
+import { parseStoreMessage } from './parse-event-batch.js';
 
-/** Runs parseEventBatch off the hub's main thread; see parse-pool.ts. */
+/** Runs parseStoreMessage off the hub's main thread; see parse-pool.ts. */
 parentPort?.on('message', (message: { id: number; storeId: string; payload: Uint8Array }) => {
-  const result = parseEventBatch(
+  const result = parseStoreMessage(
     message.storeId,
     Buffer.from(message.payload.buffer, message.payload.byteOffset, message.payload.byteLength),
   );

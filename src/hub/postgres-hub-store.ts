@@ -1,24 +1,46 @@
 import pg from 'pg';
-import type { StoreStatusMessage } from '../contracts/sync-messages.js';
+import { hubDbConfigSchema, type HubDbConfig } from '../contracts/hub-config.js';
+import type { EpochClose, StoreStatusMessage } from '../contracts/sync-messages.js';
+import { classifyClose, movedReason, type CloseFacts } from './classify-close.js';
 import {
   advanceContiguous,
   classifyEvents,
   findGaps,
+  tallyInserts,
   transactionKey,
   type ExistingFacts,
 } from './classify-events.js';
 import type {
+  CloseOutcome,
+  CommitWatch,
+  EventRecord,
   EventStatus,
   HubStore,
   IncomingEvent,
   InsertOutcome,
-  QuarantinedEvent,
-  StoredEvent,
+  KnownStore,
+  NewPromotionVersion,
+  PromotionVersionRecord,
+  QuarantineRecord,
+  RolloutRecord,
   StoreSummary,
 } from './hub-store.js';
 import { DatabaseTooNewError } from '../lib/sqlite-migrations.js';
 import { hubMigrations } from './hub-migrations.js';
-import { isoFromMs, toStoredEvent, type EventRow } from './hub-rows.js';
+import { PostgresPromotionStore, writeRolloutPostgres } from './postgres-promotion-store.js';
+import { rolloutWrites } from './promotion-rows.js';
+import {
+  CONTIGUITY_STEP,
+  GAP_SCAN_LIMIT,
+  isoFromMs,
+  storedBodyOf,
+  toEpochSummary,
+  toEventRecord,
+  toQuarantineRecord,
+  type EventRow,
+  type QuarantineRow,
+  type StreamRow,
+} from './hub-rows.js';
 
 /**
  * Key of the transaction-scoped advisory lock held while migrating, so that two hubs starting at once
@@ -26,6 +48,13 @@ import { isoFromMs, toStoredEvent, type EventRow } from './hub-rows.js';
  * same in every hub and unused by anything else sharing the database.
  */
 const MIGRATION_LOCK_KEY = 7_266_452_012;
+/**
+ * A migration may rewrite a large table once, at start-up, before the hub takes any traffic: it gets
+ * its own bound instead of the per-statement one meant for ingest.
+ */
+const MIGRATION_TIMEOUT_MS = 30 * 60_000;
+/** The client gives up this long after the server should have cancelled a statement itself. */
+const CLIENT_GRACE_MS = 2_000;
 
 /**
  * Another hub can win a race on a unique index that spans epochs (the same eventId or POS transaction
@@ -47,31 +76,50 @@ const isRetryable = (error: unknown) =>
 
 /** pg returns BIGINT (and count/sum) as strings, since they may exceed 2^53; ours never do. */
 const num = (value: string | number): number => Number(value);
-const iso = isoFromMs;
 
-export interface PostgresHubStoreOptions {
+export type PostgresHubStoreOptions = Partial<Omit<HubDbConfig, 'url' | 'busyTimeoutMs'>> & {
   /**
    * Told about errors on idle pooled connections (a PostgreSQL restart, a dropped link). The pool
    * discards such a connection by itself; without a listener Node would crash the hub instead.
    */
-  onIdleError?: (error: Error) => void;
-}
+  onPoolError?: (error: Error) => void;
+};
 
 /**
  * The production hub database. Several hub processes share it (the broker's shared subscription
  * splits the stores between them, and may hand batches of one store to two hubs at once): each write
  * is one READ COMMITTED transaction that locks its store epoch's hub_streams row first, so batches of
  * one epoch are judged one after the other, each seeing what the previous one committed.
+ *
+ * Every wait is bounded (hub.json `db.*`): connecting or waiting for a pooled connection
+ * (connectionTimeoutMillis), any one statement (statement_timeout, and the client's own query timeout
+ * should the server not answer at all), a lock (lock_timeout) and a session left inside a transaction
+ * (idle_in_transaction_session_timeout). A commit that hits one fails, its store publishes the batch
+ * again, and the other stores' commits, on other connections, carry on.
  */
 export class PostgresHubStore implements HubStore {
   readonly kind = 'postgres' as const;
   private closed = false;
+  private readonly promotions: PostgresPromotionStore;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(private readonly pool: pg.Pool) {
+    this.promotions = new PostgresPromotionStore(pool);
+  }
 
   static async open(url: string, options: PostgresHubStoreOptions = {}): Promise<PostgresHubStore> {
-    const pool = new pg.Pool({ connectionString: url, max: 10 });
-    pool.on('error', (error) => options.onIdleError?.(error));
+    const tuning = { ...hubDbConfigSchema.parse({ url }), ...options };
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: tuning.poolSize,
+      connectionTimeoutMillis: tuning.connectTimeoutMs,
+      statement_timeout: tuning.statementTimeoutMs,
+      lock_timeout: tuning.lockTimeoutMs,
+      idle_in_transaction_session_timeout: tuning.idleInTransactionTimeoutMs,
+      query_timeout: tuning.statementTimeoutMs + CLIENT_GRACE_MS,
+      keepAlive: true,
+      application_name: 'outpost-hub',
+    });
+    pool.on('error', (error) => options.onPoolError?.(error));
     const store = new PostgresHubStore(pool);
     try {
       await store.migrate();
@@ -87,9 +135,16 @@ export class PostgresHubStore implements HubStore {
    * hub starting at the same moment waits, then finds the migration recorded and skips it.
    */
   private async migrate(): Promise<void> {
+    const long = (text: string, values?: unknown[]) => ({
+      text,
+      ...(values ? { values } : {}),
+      query_timeout: MIGRATION_TIMEOUT_MS + CLIENT_GRACE_MS,
+    });
     for (;;) {
       const applied = await this.transaction(async (c) => {
-        await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+        await c.query(`SET LOCAL statement_timeout = ${MIGRATION_TIMEOUT_MS}`);
+        await c.query(`SET LOCAL lock_timeout = ${MIGRATION_TIMEOUT_MS}`);
+        await c.query(long('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]));
         await c.query(
           'CREATE TABLE IF NOT EXISTS hub_schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)',
         );
@@ -104,7 +159,7 @@ export class PostgresHubStore implements HubStore {
         }
         const next = hubMigrations[current];
         if (!next) return false;
-        await c.query(next.postgres);
+        await c.query(long(next.postgres));
         await c.query('INSERT INTO hub_schema_migrations (version, applied_at) VALUES ($1, now())', [
           current + 1,
         ]);
@@ -114,17 +169,28 @@ export class PostgresHubStore implements HubStore {
     }
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * READ COMMITTED, stated rather than inherited from the server's default, and enough: every decision
+   * of a write is taken after locking its store epoch's hub_streams row, and in READ COMMITTED each
+   * statement sees everything committed before it began, so the rows of the previous holder of that lock
+   * are all visible. What spans epochs (the same eventId or POS transaction under two epochs) is held
+   * by unique indexes: a write that loses such a race inserts fewer rows than planned and is redone.
+   */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, watch?: CommitWatch): Promise<T> {
+    watch?.('a database connection');
     const client = await this.pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
+      watch?.('its statements');
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
       const result = await work(client);
+      watch?.('the commit');
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      // A connection whose ROLLBACK fails is in an unknown state: release(error) destroys it rather
-      // than handing a half-open transaction to the next caller.
+      // A connection whose ROLLBACK fails (or times out behind a statement the server has not yet
+      // cancelled) is in an unknown state: release(error) destroys it rather than handing a half-open
+      // transaction to the next caller.
       await client.query('ROLLBACK').catch((rollbackError: unknown) => {
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       });
@@ -134,15 +200,56 @@ export class PostgresHubStore implements HubStore {
     }
   }
 
+  /** Creates the stream row if new and locks it until commit; another hub with this epoch waits here. */
+  private async lockStream(
+    c: pg.PoolClient,
+    storeId: string,
+    epoch: string,
+    receivedAt: number,
+    watch?: CommitWatch,
+  ): Promise<StreamRow> {
+    watch?.('the store epoch lock');
+    await c.query(
+      `INSERT INTO hub_streams (store_id, epoch, first_seen, last_seen, contiguous_through, highest_seq)
+       VALUES ($1, $2, $3, $3, 0, 0) ON CONFLICT (store_id, epoch) DO UPDATE SET last_seen = excluded.last_seen`,
+      [storeId, epoch, receivedAt],
+    );
+    const { rows } = await c.query<StreamRow>(
+      'SELECT * FROM hub_streams WHERE store_id = $1 AND epoch = $2 FOR UPDATE',
+      [storeId, epoch],
+    );
+    watch?.('its statements');
+    return rows[0]!;
+  }
+
+  /** Contiguous-through after new rows, read a bounded step at a time from where it stood. */
+  private async advance(c: pg.PoolClient, storeId: string, epoch: string, from: number): Promise<number> {
+    let through = from;
+    for (;;) {
+      const { rows } = await c.query<{ seq: string }>(
+        'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4',
+        [storeId, epoch, through, CONTIGUITY_STEP],
+      );
+      const seqs = rows.map((r) => num(r.seq));
+      const next = advanceContiguous(through, seqs);
+      if (seqs.length < CONTIGUITY_STEP || next < seqs.at(-1)!) return next;
+      through = next;
+    }
+  }
+
   async insertEventsOnce(
     storeId: string,
     epoch: string,
     events: IncomingEvent[],
     receivedAt: number,
+    watch?: CommitWatch,
   ): Promise<InsertOutcome> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.transaction((c) => this.insertBatch(c, storeId, epoch, events, receivedAt));
+        return await this.transaction(
+          (c) => this.insertBatch(c, storeId, epoch, events, receivedAt, watch),
+          watch,
+        );
       } catch (error) {
         if (attempt >= MAX_INSERT_ATTEMPTS || !isRetryable(error)) throw error;
       }
@@ -159,19 +266,9 @@ export class PostgresHubStore implements HubStore {
     epoch: string,
     events: IncomingEvent[],
     receivedAt: number,
+    watch?: CommitWatch,
   ): Promise<InsertOutcome> {
-    await c.query(
-      `INSERT INTO hub_streams (store_id, epoch, first_seen, last_seen, contiguous_through, highest_seq)
-       VALUES ($1, $2, $3, $3, 0, 0) ON CONFLICT (store_id, epoch) DO UPDATE SET last_seen = excluded.last_seen`,
-      [storeId, epoch, receivedAt],
-    );
-    // Held until commit: another hub with a batch of this epoch waits here, then sees our rows.
-    const streamRows = await c.query<{ contiguous_through: string; highest_seq: string }>(
-      'SELECT contiguous_through, highest_seq FROM hub_streams WHERE store_id = $1 AND epoch = $2 FOR UPDATE',
-      [storeId, epoch],
-    );
-    const stream = streamRows.rows[0]!;
-    const contiguousBefore = num(stream.contiguous_through);
+    const stream = await this.lockStream(c, storeId, epoch, receivedAt, watch);
 
     const facts: ExistingFacts = {
       bySeq: new Map(),
@@ -182,13 +279,19 @@ export class PostgresHubStore implements HubStore {
     // turning it into a scan of the store's whole history: on a table whose statistics lag behind its
     // growth, `= ANY` and plain joins were planned as bitmap or hash scans, 20–60 ms per 500-event batch
     // at 50,000 events and growing with the store). At most one row can match each probe.
-    const bySeq = await c.query<{ seq: string; body_hash: string; status: EventStatus }>(
-      `SELECT e.seq, e.body_hash, e.status FROM unnest($3::bigint[]) AS b(seq)
-       CROSS JOIN LATERAL (SELECT seq, body_hash, status FROM hub_events
+    const bySeq = await c.query<{
+      seq: string;
+      event_id: string;
+      body_hash: string | null;
+      status: EventStatus;
+    }>(
+      `SELECT e.seq, e.event_id, e.body_hash, e.status FROM unnest($3::bigint[]) AS b(seq)
+       CROSS JOIN LATERAL (SELECT seq, event_id, body_hash, status FROM hub_events
                            WHERE store_id = $1 AND epoch = $2 AND seq = b.seq LIMIT 1) e`,
       [storeId, epoch, events.map((e) => e.seq)],
     );
-    for (const r of bySeq.rows) facts.bySeq.set(num(r.seq), { bodyHash: r.body_hash, status: r.status });
+    for (const r of bySeq.rows)
+      facts.bySeq.set(num(r.seq), { eventId: r.event_id, bodyHash: r.body_hash, status: r.status });
     const byEventId = await c.query<{ event_id: string; epoch: string; seq: string }>(
       `SELECT e.event_id, e.epoch, e.seq FROM unnest($1::text[]) AS b(event_id)
        CROSS JOIN LATERAL (SELECT event_id, epoch, seq FROM hub_events
@@ -256,7 +359,7 @@ export class PostgresHubStore implements HubStore {
               business_day: e.businessDay,
               captured_at: e.capturedAt,
               body_hash: e.bodyHash,
-              body: e.bodyText,
+              body: storedBodyOf(e),
             })),
           ),
         ],
@@ -286,22 +389,20 @@ export class PostgresHubStore implements HubStore {
           q.map((r) => r.event.eventId),
           q.map((r) => r.reason),
           q.map((r) => r.event.bodyHash),
-          q.map((r) => r.event.bodyText),
+          q.map((r) => storedBodyOf(r.event)),
         ],
       );
       quarantined = inserted.rowCount ?? 0;
     }
+    await writeRolloutPostgres(c, storeId, rolloutWrites(plan.inserts), receivedAt);
 
-    const above = await c.query<{ seq: string }>(
-      'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq',
-      [storeId, epoch, contiguousBefore],
-    );
-    const seqsAbove = above.rows.map((r) => num(r.seq));
-    const contiguous = advanceContiguous(contiguousBefore, seqsAbove);
-    const highest = Math.max(num(stream.highest_seq), seqsAbove.at(-1) ?? 0);
+    const contiguous = await this.advance(c, storeId, epoch, num(stream.contiguous_through));
+    const highest = Math.max(num(stream.highest_seq), ...plan.inserts.map((r) => r.event.seq));
+    const tally = tallyInserts(plan.inserts);
     await c.query(
-      'UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4 WHERE store_id = $1 AND epoch = $2',
-      [storeId, epoch, contiguous, highest],
+      `UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4, stored = stored + $5,
+         rejected = rejected + $6, duplicates = duplicates + $7 WHERE store_id = $1 AND epoch = $2`,
+      [storeId, epoch, contiguous, highest, tally.stored, tally.rejected, tally.duplicate],
     );
     await c.query(
       `INSERT INTO hub_stores (store_id, current_epoch, last_seen, quarantined) VALUES ($1, $2, $3, $4)
@@ -318,6 +419,137 @@ export class PostgresHubStore implements HubStore {
       stored: plan.stored,
       duplicates: plan.duplicates,
     };
+  }
+
+  async closeEpoch(
+    storeId: string,
+    epoch: string,
+    close: EpochClose['close'],
+    receivedAt: number,
+    watch?: CommitWatch,
+  ): Promise<CloseOutcome> {
+    return this.transaction(async (c) => {
+      const stream = await this.lockStream(c, storeId, epoch, receivedAt, watch);
+      const seqs = close.moved.map((m) => m.seq);
+      const facts: CloseFacts = { bySeq: new Map(), quarantinedBySeq: new Map() };
+      const rows = await c.query<{
+        seq: string;
+        event_id: string;
+        status: EventStatus;
+        moved_to_epoch: string | null;
+        moved_to_seq: string | null;
+      }>(
+        `SELECT e.seq, e.event_id, e.status, e.moved_to_epoch, e.moved_to_seq FROM unnest($3::bigint[]) AS b(seq)
+         CROSS JOIN LATERAL (SELECT seq, event_id, status, moved_to_epoch, moved_to_seq FROM hub_events
+                             WHERE store_id = $1 AND epoch = $2 AND seq = b.seq LIMIT 1) e`,
+        [storeId, epoch, seqs],
+      );
+      for (const r of rows.rows) {
+        facts.bySeq.set(num(r.seq), {
+          eventId: r.event_id,
+          status: r.status,
+          movedTo:
+            r.moved_to_epoch !== null && r.moved_to_seq !== null
+              ? { epoch: r.moved_to_epoch, seq: num(r.moved_to_seq) }
+              : null,
+        });
+      }
+      const copies = await c.query<{
+        seq: string;
+        event_id: string;
+        moved_to_epoch: string | null;
+        moved_to_seq: string | null;
+      }>(
+        `SELECT seq, event_id, moved_to_epoch, moved_to_seq FROM hub_quarantine
+         WHERE store_id = $1 AND epoch = $2 AND seq = ANY($3::bigint[])`,
+        [storeId, epoch, seqs],
+      );
+      for (const r of copies.rows) {
+        const list = facts.quarantinedBySeq.get(num(r.seq)) ?? [];
+        list.push({
+          eventId: r.event_id,
+          movedTo:
+            r.moved_to_epoch !== null && r.moved_to_seq !== null
+              ? { epoch: r.moved_to_epoch, seq: num(r.moved_to_seq) }
+              : null,
+        });
+        facts.quarantinedBySeq.set(num(r.seq), list);
+      }
+
+      const plan = classifyClose(close, facts);
+      if (plan.movedRows.length > 0) {
+        // The stream lock makes this writer the only one at these seqs: every planned row goes in.
+        await c.query(
+          `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, status, reason, moved_to_epoch, moved_to_seq)
+           SELECT $1::text, $2::text, $3::bigint, m.seq, m.event_id, 'moved', m.reason, $4::text, m.to_seq
+           FROM unnest($5::bigint[], $6::text[], $7::text[], $8::bigint[]) AS m(seq, event_id, reason, to_seq)`,
+          [
+            storeId,
+            epoch,
+            receivedAt,
+            close.nextEpoch,
+            plan.movedRows.map((m) => m.seq),
+            plan.movedRows.map((m) => m.eventId),
+            plan.movedRows.map((m) => movedReason(close, m.toSeq)),
+            plan.movedRows.map((m) => m.toSeq),
+          ],
+        );
+      }
+      if (plan.markInQuarantine.length > 0) {
+        await c.query(
+          `UPDATE hub_quarantine q SET moved_to_epoch = $3, moved_to_seq = m.to_seq
+           FROM unnest($4::bigint[], $5::text[], $6::bigint[]) AS m(seq, event_id, to_seq)
+           WHERE q.store_id = $1 AND q.epoch = $2 AND q.seq = m.seq AND q.event_id = m.event_id`,
+          [
+            storeId,
+            epoch,
+            close.nextEpoch,
+            plan.markInQuarantine.map((m) => m.seq),
+            plan.markInQuarantine.map((m) => m.eventId),
+            plan.markInQuarantine.map((m) => m.toSeq),
+          ],
+        );
+      }
+
+      const contiguous = await this.advance(c, storeId, epoch, num(stream.contiguous_through));
+      const highest = Math.max(num(stream.highest_seq), ...plan.movedRows.map((m) => m.seq));
+      const closedAtSeq = Math.max(
+        stream.closed_at_seq === null ? 0 : num(stream.closed_at_seq),
+        close.lastSeq,
+        highest,
+      );
+      await c.query(
+        `UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4, moved = moved + $5, closed_at_seq = $6,
+           next_epoch = coalesce(next_epoch, $7), closed_at = coalesce(closed_at, $8)
+         WHERE store_id = $1 AND epoch = $2`,
+        [
+          storeId,
+          epoch,
+          contiguous,
+          highest,
+          plan.movedRows.length,
+          closedAtSeq,
+          close.nextEpoch,
+          receivedAt,
+        ],
+      );
+      await c.query(
+        `INSERT INTO hub_stores (store_id, current_epoch, last_seen, quarantined) VALUES ($1, $2, $3, 0)
+         ON CONFLICT (store_id) DO UPDATE SET last_seen = excluded.last_seen,
+           current_epoch = CASE WHEN hub_stores.current_epoch IS NULL OR hub_stores.current_epoch = $4
+             THEN excluded.current_epoch ELSE hub_stores.current_epoch END`,
+        [storeId, close.nextEpoch, receivedAt, epoch],
+      );
+      return {
+        ackedThrough: contiguous,
+        highestSeq: highest,
+        moved: plan.movedRows.length,
+        markedInQuarantine: plan.markInQuarantine.length,
+        alreadyHeld: plan.alreadyHeld,
+        unmatched: plan.unmatched,
+        closedAtSeq,
+      };
+    }, watch);
   }
 
   async recordStoreStatus(storeId: string, status: StoreStatusMessage, at: number): Promise<void> {
@@ -350,62 +582,31 @@ export class PostgresHubStore implements HubStore {
       agent_version: string | null;
       quarantined: number;
     }>('SELECT * FROM hub_stores ORDER BY store_id');
-    const streams = await this.pool.query<{
-      store_id: string;
-      epoch: string;
-      first_seen: string;
-      last_seen: string;
-      contiguous_through: string;
-      highest_seq: string;
-    }>('SELECT * FROM hub_streams ORDER BY store_id, first_seen');
-    const tallies = await this.pool.query<{
-      store_id: string;
-      epoch: string;
-      stored: string;
-      rejected: string;
-      duplicates: string;
-    }>(
-      `SELECT store_id, epoch, count(*) FILTER (WHERE status = 'stored') AS stored,
-         count(*) FILTER (WHERE status = 'rejected') AS rejected,
-         count(*) FILTER (WHERE status = 'duplicate') AS duplicates
-       FROM hub_events GROUP BY store_id, epoch`,
+    const streams = await this.pool.query<StreamRow>(
+      'SELECT * FROM hub_streams ORDER BY store_id, first_seen, epoch',
     );
-    const tally = new Map(tallies.rows.map((t) => [`${t.store_id}\u0000${t.epoch}`, t]));
-
     const epochsOf = new Map<string, StoreSummary['epochs']>();
     for (const st of streams.rows) {
       const contiguousThrough = num(st.contiguous_through);
-      const lastSeq = num(st.highest_seq);
       // Nothing is held above contiguous-through unless the highest seq is beyond it: skip the query.
       const seqsAbove =
-        lastSeq > contiguousThrough
+        num(st.highest_seq) > contiguousThrough
           ? (
               await this.pool.query<{ seq: string }>(
-                'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT 100000',
-                [st.store_id, st.epoch, contiguousThrough],
+                'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4',
+                [st.store_id, st.epoch, contiguousThrough, GAP_SCAN_LIMIT],
               )
             ).rows.map((r) => num(r.seq))
           : [];
-      const t = tally.get(`${st.store_id}\u0000${st.epoch}`);
       const list = epochsOf.get(st.store_id) ?? [];
-      list.push({
-        epoch: st.epoch,
-        firstSeen: iso(st.first_seen)!,
-        lastSeen: iso(st.last_seen)!,
-        lastSeq,
-        contiguousThrough,
-        gaps: findGaps(contiguousThrough, seqsAbove),
-        stored: t ? num(t.stored) : 0,
-        rejected: t ? num(t.rejected) : 0,
-        duplicates: t ? num(t.duplicates) : 0,
-      });
+      list.push(toEpochSummary(st, findGaps(contiguousThrough, seqsAbove)));
       epochsOf.set(st.store_id, list);
     }
     return stores.rows.map((s) => ({
       storeId: s.store_id,
       currentEpoch: s.current_epoch,
       online: s.online,
-      lastSeen: iso(s.last_seen),
+      lastSeen: isoFromMs(s.last_seen),
       reportedBacklog: s.reported_backlog,
       agentVersion: s.agent_version,
       quarantined: s.quarantined,
@@ -413,7 +614,10 @@ export class PostgresHubStore implements HubStore {
     }));
   }
 
-  async listTransactions(storeId: string, query: { epoch?: string; after?: number; limit: number }) {
+  async listTransactions(
+    storeId: string,
+    query: { epoch?: string; after?: number; limit: number },
+  ): Promise<{ epoch: string | null; events: EventRecord[] }> {
     let epoch = query.epoch ?? null;
     if (epoch === null) {
       const current = await this.pool.query<{ current_epoch: string | null }>(
@@ -427,59 +631,86 @@ export class PostgresHubStore implements HubStore {
       'SELECT * FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4',
       [storeId, epoch, query.after ?? 0, query.limit],
     );
-    return { epoch, events: rows.rows.map(toStoredEvent) };
+    return { epoch, events: rows.rows.map(toEventRecord) };
   }
 
-  async exportDay(storeId: string, businessDay: string): Promise<StoredEvent[]> {
+  async exportDay(storeId: string, businessDay: string): Promise<EventRecord[]> {
     const rows = await this.pool.query<EventRow>(
       `SELECT e.* FROM hub_events e JOIN hub_streams s ON s.store_id = e.store_id AND s.epoch = e.epoch
-       WHERE e.store_id = $1 AND e.business_day = $2 AND e.status = 'stored' ORDER BY s.first_seen, e.seq`,
+       WHERE e.store_id = $1 AND e.business_day = $2 AND e.status = 'stored' ORDER BY s.first_seen, e.epoch, e.seq`,
       [storeId, businessDay],
     );
-    return rows.rows.map(toStoredEvent);
+    return rows.rows.map(toEventRecord);
   }
 
-  async listQuarantine(storeId: string, limit: number): Promise<QuarantinedEvent[]> {
-    const rows = await this.pool.query<{
-      store_id: string;
-      epoch: string;
-      seq: string;
-      event_id: string;
-      reason: string;
-      received_at: string;
-      body: string;
-    }>('SELECT * FROM hub_quarantine WHERE store_id = $1 ORDER BY id LIMIT $2', [storeId, limit]);
-    return rows.rows.map((r) => ({
-      storeId: r.store_id,
-      epoch: r.epoch,
-      seq: num(r.seq),
-      eventId: r.event_id,
-      reason: r.reason,
-      receivedAt: iso(r.received_at)!,
-      body: JSON.parse(r.body) as unknown,
-    }));
+  async listQuarantine(storeId: string, limit: number): Promise<QuarantineRecord[]> {
+    const rows = await this.pool.query<QuarantineRow>(
+      'SELECT * FROM hub_quarantine WHERE store_id = $1 ORDER BY id LIMIT $2',
+      [storeId, limit],
+    );
+    return rows.rows.map(toQuarantineRecord);
   }
 
   async counts() {
     const { rows } = await this.pool.query<{
-      stored: string;
-      rejected: string;
-      duplicates: string;
+      stored: string | null;
+      rejected: string | null;
+      duplicates: string | null;
+      moved: string | null;
       quarantined: string;
     }>(
-      `SELECT count(*) FILTER (WHERE status = 'stored') AS stored,
-         count(*) FILTER (WHERE status = 'rejected') AS rejected,
-         count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
-         (SELECT count(*) FROM hub_quarantine) AS quarantined
-       FROM hub_events`,
+      `SELECT sum(stored) AS stored, sum(rejected) AS rejected, sum(duplicates) AS duplicates,
+         sum(moved) AS moved, (SELECT count(*) FROM hub_quarantine) AS quarantined
+       FROM hub_streams`,
     );
     const c = rows[0]!;
     return {
-      stored: num(c.stored),
-      rejected: num(c.rejected),
-      duplicates: num(c.duplicates),
+      stored: num(c.stored ?? 0),
+      rejected: num(c.rejected ?? 0),
+      duplicates: num(c.duplicates ?? 0),
+      moved: num(c.moved ?? 0),
       quarantined: num(c.quarantined),
     };
+  }
+
+  insertPromotionVersion(version: NewPromotionVersion): Promise<boolean> {
+    return this.promotions.insertPromotionVersion(version);
+  }
+
+  promotionVersions(promotionId: string): Promise<PromotionVersionRecord[]> {
+    return this.promotions.promotionVersions(promotionId);
+  }
+
+  latestPromotionVersions(): Promise<PromotionVersionRecord[]> {
+    return this.promotions.latestPromotionVersions();
+  }
+
+  promotionVersionCount(): Promise<number> {
+    return this.promotions.promotionVersionCount();
+  }
+
+  markPromotionPublished(promotionId: string, version: number, at: number): Promise<void> {
+    return this.promotions.markPromotionPublished(promotionId, version, at);
+  }
+
+  unpublishedPromotionVersions(): Promise<PromotionVersionRecord[]> {
+    return this.promotions.unpublishedPromotionVersions();
+  }
+
+  promotionRollout(promotionId: string): Promise<RolloutRecord[]> {
+    return this.promotions.promotionRollout(promotionId);
+  }
+
+  latestPromotionRollout(): Promise<RolloutRecord[]> {
+    return this.promotions.latestPromotionRollout();
+  }
+
+  recordStoreCatalogue(storeId: string, region: string | null, at: number): Promise<void> {
+    return this.promotions.recordStoreCatalogue(storeId, region, at);
+  }
+
+  knownStores(): Promise<KnownStore[]> {
+    return this.promotions.knownStores();
   }
 
   async close(): Promise<void> {

@@ -8,8 +8,10 @@ import { hubConfigSchema } from '../../src/contracts/hub-config.js';
 import { SYNC_LIMITS, topics, type EventBatch } from '../../src/contracts/sync-messages.js';
 import { startHub, type RunningHub } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
+import { catalogueStatement, generateSigningKeyPair } from '../../src/promotions/index.js';
 import { startMosquitto, type TestMosquitto } from '../support/mosquitto.js';
 import { sale } from '../support/pos-payloads.js';
+import { promotionDraft } from '../support/promotion-documents.js';
 import { makeTempDir } from '../support/temp-dir.js';
 import { testCerts, type CertPair, type TestCerts } from '../support/test-certs.js';
 
@@ -23,6 +25,7 @@ import { testCerts, type CertPair, type TestCerts } from '../support/test-certs.
 const DOCS = path.resolve(import.meta.dirname, '../../docs');
 const topic = topics('outpost/v1');
 const TERMINAL = { id: 'T1', token: 'till-1-token-0123456789abcdef' };
+const OPERATOR_TOKEN = 'operator-token-0123456789abcdef';
 const BOUNDED_WAIT_MS = 15_000;
 
 /** The shipped config, split into lines; `directive` reads one setting as Mosquitto would. */
@@ -187,7 +190,7 @@ describe('production Mosquitto config (docs/mosquitto.conf + docs/mosquitto-acl)
           eventId: '01JFORGED00000000000000000',
           type: 'sale',
           capturedAt: new Date().toISOString(),
-          body: sale({ transactionId: 'forged-1' }),
+          body: JSON.stringify(sale({ transactionId: 'forged-1' })),
         },
       ],
     };
@@ -199,12 +202,15 @@ describe('production Mosquitto config (docs/mosquitto.conf + docs/mosquitto-acl)
     broker = await startMosquitto({ config: (_dir, port) => testBrokerConfig(certs, port) });
     url = `mqtts://127.0.0.1:${broker.port}`;
     const hubCert = certs.clients['hub-1'];
+    const signingKeyFile = path.join(makeTempDir('promotion-key'), 'promotion-signing-key.pem');
+    writeFileSync(signingKeyFile, generateSigningKeyPair().privateKeyPem, { mode: 0o600 });
     hub = await startHub(
       hubConfigSchema.parse({
         hubId: 'hub-1',
         db: { url: `sqlite:${path.join(makeTempDir('hub'), 'hub.sqlite')}` },
         mqtt: { url, ca: certs.ca, cert: hubCert.cert, key: hubCert.key, shareGroup: 'hubs' },
-        api: { host: '127.0.0.1', port: 0, token: 'operator-token-0123456789abcdef' },
+        api: { host: '127.0.0.1', port: 0, token: OPERATOR_TOKEN },
+        promotions: { signingKeyFile },
       }),
       { logger: silentLogger() },
     );
@@ -322,8 +328,10 @@ describe('production Mosquitto config (docs/mosquitto.conf + docs/mosquitto-acl)
       topic.status('S002'),
       topic.acks('S002'),
       topic.acks('S001'),
-      topic.promotionsForAll(),
-      topic.promotionsForStore('S001'),
+      topic.catalogue('S002'),
+      topic.promotionForAll('P1'),
+      topic.promotionForRegion('north', 'P1'),
+      topic.promotionForStore('S001', 'P1'),
     ]) {
       await expect(
         v5.publishAsync(forbidden, forgedBatch('S002'), { qos: 1 }),
@@ -347,6 +355,70 @@ describe('production Mosquitto config (docs/mosquitto.conf + docs/mosquitto-acl)
     expect(await hubEventsOf('S002')).toEqual([]);
     expect(await hubEventsOf('S001', '00000000deadbeef')).toEqual([]);
     expect((await hub.store.listStores()).map((s) => s.storeId)).not.toContain('S002');
+  });
+
+  it("lets a store state its own catalogue and receive promotions meant for it; never publish one, nor state another store's", async () => {
+    // Pushed through the hub: for all stores, for region north, and for S002 alone.
+    for (const [promotionId, target] of [
+      ['ALL-1', { all: true }],
+      ['NORTH-1', { regions: ['north'] }],
+      ['S002-1', { storeIds: ['S002'] }],
+    ] as const) {
+      const res = await fetch(`${hub.url}/v1/promotions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${OPERATOR_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(promotionDraft({ promotionId, target })),
+      });
+      expect(res.status).toBe(201);
+      expect(((await res.json()) as { published: boolean }).published).toBe(true);
+    }
+    const s001 = await connectRaw(certs.clients.S001, { protocolVersion: 5 });
+    const received: string[] = [];
+    s001.on('message', (t) => received.push(t));
+    // What an agent subscribes to, plus a snoop on S002's own promotions.
+    await s001.subscribeAsync(
+      [...topic.promotionFilters('S001', 'north'), 'outpost/v1/promotions/stores/S002/+'],
+      {
+        qos: 1,
+      },
+    );
+
+    // Its own catalogue statement: allowed, and a hub answers it with what it lacks, on its own topic.
+    const statement = catalogueStatement([], { storeId: 'S001', region: 'north' });
+    await s001.publishAsync(
+      topic.catalogue('S001'),
+      JSON.stringify({
+        v: 1,
+        storeId: 'S001',
+        region: 'north',
+        at: new Date().toISOString(),
+        statement,
+        refused: [],
+      }),
+      { qos: 1 },
+    );
+    await waitUntil(
+      'S001 got the re-offers of ALL-1 and NORTH-1 on its own topics',
+      () =>
+        received.includes(topic.promotionForStore('S001', 'ALL-1')) &&
+        received.includes(topic.promotionForStore('S001', 'NORTH-1')),
+      broker.log,
+    );
+    // The retained pushes came too; nothing of S002's.
+    expect(received).toEqual(
+      expect.arrayContaining([topic.promotionForAll('ALL-1'), topic.promotionForRegion('north', 'NORTH-1')]),
+    );
+    expect(received.filter((t) => t.includes('S002'))).toEqual([]);
+    expect((await hub.store.knownStores()).find((s) => s.storeId === 'S001')?.region).toBe('north');
+
+    // Clear the retained pushes (a hub may write there), so later tests see an empty broker.
+    const hub2 = await connectRaw(certs.clients['hub-2'], { protocolVersion: 5 });
+    for (const t of [
+      topic.promotionForAll('ALL-1'),
+      topic.promotionForRegion('north', 'NORTH-1'),
+      topic.promotionForStore('S002', 'S002-1'),
+    ])
+      await hub2.publishAsync(t, '', { qos: 1, retain: true });
   });
 
   it('lets the largest events batch through (message_size_limit, max_packet_size)', async () => {

@@ -3,6 +3,7 @@ import {
   advanceContiguous,
   classifyEvents,
   findGaps,
+  tallyInserts,
   transactionKey,
   type ExistingFacts,
 } from '../../src/hub/classify-events.js';
@@ -20,6 +21,7 @@ function event(seq: number, overrides: Partial<IncomingEvent> = {}): IncomingEve
     transactionId: `tx-${seq}`,
     businessDay: '2026-11-23',
     bodyText: `{"n":${seq}}`,
+    bodyIsJson: true,
     bodyHash: `hash-${seq}`,
     invalidReason: undefined,
     ...overrides,
@@ -45,7 +47,7 @@ describe('classifyEvents', () => {
 
   it('writes nothing for a redelivered seq with the same body', () => {
     const facts = noFacts();
-    facts.bySeq.set(1, { bodyHash: 'hash-1', status: 'stored' });
+    facts.bySeq.set(1, { eventId: event(1).eventId, bodyHash: 'hash-1', status: 'stored' });
     const plan = classifyEvents(EPOCH, [event(1)], facts);
     expect(plan.inserts).toEqual([]);
     expect(plan.quarantine).toEqual([]);
@@ -54,7 +56,7 @@ describe('classifyEvents', () => {
 
   it('quarantines a different body under a held seq and reports the conflict, never overwriting', () => {
     const facts = noFacts();
-    facts.bySeq.set(1, { bodyHash: 'original', status: 'stored' });
+    facts.bySeq.set(1, { eventId: '01OTHERWRITER0001', bodyHash: 'original', status: 'stored' });
     const plan = classifyEvents(EPOCH, [event(1)], facts);
     expect(plan.inserts).toEqual([]);
     expect(plan.quarantine).toHaveLength(1);
@@ -69,10 +71,21 @@ describe('classifyEvents', () => {
     expect(first.inserts.map((i) => i.status)).toEqual(['stored', 'rejected', 'stored']);
     expect(first.rejected).toEqual([{ seq: 2, reason: 'invalid transaction: totals.total: wrong' }]);
     const facts = noFacts();
-    facts.bySeq.set(2, { bodyHash: 'hash-2', status: 'rejected' });
+    facts.bySeq.set(2, { eventId: bad.eventId, bodyHash: 'hash-2', status: 'rejected' });
     const again = classifyEvents(EPOCH, [bad], facts);
     expect(again.inserts).toEqual([]);
     expect(again.rejected).toHaveLength(1);
+  });
+
+  it("takes a late copy of an event its writer moved to the next epoch as a redelivery, and another writer's as a conflict", () => {
+    const facts = noFacts();
+    // The close arrived first: seqs 1 and 2 hold `moved` rows (no body) for the writer's events.
+    facts.bySeq.set(1, { eventId: event(1).eventId, bodyHash: null, status: 'moved' });
+    facts.bySeq.set(2, { eventId: '01OTHERWRITER0002', bodyHash: null, status: 'moved' });
+    const plan = classifyEvents(EPOCH, [event(1), event(2)], facts);
+    expect(plan.inserts).toEqual([]);
+    expect(plan.conflicts.map((c) => c.seq)).toEqual([2]);
+    expect(plan.quarantine.map((q) => q.event.seq)).toEqual([2]);
   });
 
   it('counts an eventId already stored under another epoch as a duplicate, not a second sale', () => {
@@ -111,6 +124,36 @@ describe('classifyEvents', () => {
     expect(plan.quarantine).toHaveLength(1);
   });
 
+  it('tells a changed big integer apart: digits a double cannot hold still make a different body', () => {
+    const facts = noFacts();
+    const stored = '{"n":1,"extensions":{"loyaltyCard":12345678901234567891,"2":"b","1":"a"}}';
+    facts.storedByTransaction.set(transactionKey('T1', 'tx-1'), {
+      epoch: EPOCH,
+      seq: 40,
+      bodyHash: 'x',
+      bodyText: stored,
+    });
+    facts.storedByTransaction.set(transactionKey('T1', 'tx-2'), {
+      epoch: EPOCH,
+      seq: 41,
+      bodyHash: 'y',
+      bodyText: stored,
+    });
+    const plan = classifyEvents(
+      EPOCH,
+      [
+        // Same digits, other key order and spacing: the same transaction.
+        event(1, {
+          bodyText: '{ "extensions": {"1":"a", "2":"b", "loyaltyCard": 12345678901234567891}, "n": 1 }',
+        }),
+        // One digit changed beyond what a double holds: a different transaction.
+        event(2, { bodyText: stored.replace('567891', '567892') }),
+      ],
+      facts,
+    );
+    expect(plan.inserts.map((i) => i.status)).toEqual(['duplicate', 'quarantined']);
+  });
+
   it('sees duplicates inside one batch', () => {
     const plan = classifyEvents(
       EPOCH,
@@ -121,6 +164,18 @@ describe('classifyEvents', () => {
       [1, 'stored'],
       [2, 'duplicate'],
     ]);
+  });
+
+  it("tallies the rows a plan inserts, by status, for the epoch's counters", () => {
+    const bad = event(3, { invalidReason: 'invalid transaction: v: required' });
+    const plan = classifyEvents(EPOCH, [event(1), event(2, { eventId: event(1).eventId }), bad], noFacts());
+    expect(tallyInserts(plan.inserts)).toEqual({
+      stored: 1,
+      duplicate: 1,
+      rejected: 1,
+      quarantined: 0,
+      moved: 0,
+    });
   });
 });
 

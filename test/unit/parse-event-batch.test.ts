@@ -1,74 +1,184 @@
 import { describe, expect, it } from 'vitest';
-import { parseEventBatch } from '../../src/hub/parse-event-batch.js';
+import { parseStoreMessage } from '../../src/hub/parse-event-batch.js';
+import { textDigest } from '../../src/lib/canonical-hash.js';
+import { exactSaleText } from '../support/exact-bodies.js';
 import { sale } from '../support/pos-payloads.js';
 
-const envelope = (body: unknown, overrides: Record<string, unknown> = {}) =>
+const EPOCH = 'aaaabbbbccccdddd';
+const NEXT = 'eeeeffff00001111';
+
+/** An events message carrying `text` as the body of seq 1, exactly as an agent publishes it. */
+const envelope = (text: string, overrides: Record<string, unknown> = {}) =>
   Buffer.from(
     JSON.stringify({
       v: 1,
       storeId: 'S1',
-      epoch: 'aaaabbbbccccdddd',
+      epoch: EPOCH,
       events: [
-        { seq: 1, eventId: '01EVENT0000000001', type: 'sale', capturedAt: '2026-11-23T10:00:00.000Z', body },
+        {
+          seq: 1,
+          eventId: '01EVENT0000000001',
+          type: 'sale',
+          capturedAt: '2026-11-23T10:00:00.000Z',
+          body: text,
+        },
       ],
       ...overrides,
     }),
   );
 
-describe('parseEventBatch', () => {
+const closeMessage = (close: Record<string, unknown> = {}) =>
+  Buffer.from(
+    JSON.stringify({
+      v: 1,
+      storeId: 'S1',
+      epoch: EPOCH,
+      close: {
+        lastSeq: 90,
+        nextEpoch: NEXT,
+        reason: 'conflicts at seq 61',
+        part: 1,
+        parts: 1,
+        moved: [{ seq: 61, eventId: '01EVENT0000000061', toSeq: 1 }],
+        ...close,
+      },
+    }),
+  );
+
+function firstEvent(payload: Buffer) {
+  const parsed = parseStoreMessage('S1', payload);
+  if (!parsed.ok || parsed.kind !== 'batch') throw new Error(`not a batch: ${JSON.stringify(parsed)}`);
+  return parsed.events[0]!;
+}
+
+describe('parseStoreMessage: events', () => {
   it('accepts a valid batch and names each transaction', () => {
-    const parsed = parseEventBatch('S1', envelope(sale()));
-    expect(parsed.ok).toBe(true);
-    if (!parsed.ok) return;
-    expect(parsed.events[0]).toMatchObject({
+    const event = firstEvent(envelope(JSON.stringify(sale())));
+    expect(event).toMatchObject({
       terminalId: 'T1',
       transactionId: 'sale-1',
+      businessDay: '2026-11-23',
+      bodyIsJson: true,
       invalidReason: undefined,
     });
-    expect(JSON.parse(parsed.events[0]!.bodyText)).toEqual(sale());
+  });
+
+  it('keeps the exact text of the body, big integers, key order, escapes and whitespace included, and digests that text', () => {
+    const text = exactSaleText(7);
+    const event = firstEvent(envelope(text));
+    expect(event.invalidReason).toBeUndefined();
+    expect(event.bodyText).toBe(text);
+    expect(event.bodyHash).toBe(textDigest(text));
+    // What the hub must never store instead: the text re-serialised from its parsed value.
+    expect(JSON.stringify(JSON.parse(text))).not.toContain('12345678901234567891');
+  });
+
+  it('rejects a body that is not JSON alone, with a clear reason', () => {
+    const event = firstEvent(envelope('{"v":1, this is not json'));
+    expect(event.bodyIsJson).toBe(false);
+    expect(event.bodyText).toBe('{"v":1, this is not json');
+    expect(event.invalidReason).toMatch(/^body is not JSON: /);
+    expect(event.terminalId).toBeNull();
+  });
+
+  it('rejects a body holding a lone surrogate, which no POS could have sent as UTF-8', () => {
+    const event = firstEvent(envelope(JSON.stringify(sale()).replace('Pencil HB', 'Pencil \ud800')));
+    expect(event.bodyIsJson).toBe(false);
+    expect(event.invalidReason).toMatch(/lone UTF-16 surrogate/);
   });
 
   it('rejects an invalid transaction alone, with the path of the problem', () => {
-    const parsed = parseEventBatch(
-      'S1',
-      envelope(sale({ totals: { gross: 1, discount: 0, tax: 0, total: 1 } })),
+    const event = firstEvent(
+      envelope(JSON.stringify(sale({ totals: { gross: 1, discount: 0, tax: 0, total: 1 } }))),
     );
-    expect(parsed.ok).toBe(true);
-    if (!parsed.ok) return;
-    expect(parsed.events[0]!.invalidReason).toMatch(/totals\.gross/);
+    expect(event.bodyIsJson).toBe(true);
+    expect(event.invalidReason).toMatch(/totals\.gross/);
   });
 
   it('keeps control characters of a bad body out of the names and the reason (PostgreSQL text refuses NUL)', () => {
-    const parsed = parseEventBatch('S1', envelope(sale({ currency: 'E\u0000R', transactionId: 'x\u0000y' })));
-    expect(parsed.ok).toBe(true);
-    if (!parsed.ok) return;
-    expect(parsed.events[0]!.transactionId).toBeNull();
-    expect(parsed.events[0]!.invalidReason).toBeDefined();
+    const event = firstEvent(
+      envelope(JSON.stringify(sale({ currency: 'E\u0000R', transactionId: 'x\u0000y' }))),
+    );
+    expect(event.transactionId).toBeNull();
+    expect(event.invalidReason).toBeDefined();
     // eslint-disable-next-line no-control-regex -- asserting their absence
-    expect(parsed.events[0]!.invalidReason).not.toMatch(/[\u0000-\u001f]/);
+    expect(event.invalidReason).not.toMatch(/[\u0000-\u001f]/);
+    const notJson = firstEvent(envelope('\u0000{'));
+    // eslint-disable-next-line no-control-regex -- asserting their absence
+    expect(notJson.invalidReason).not.toMatch(/[\u0000-\u001f]/);
   });
 
   it('rejects an event whose type disagrees with its body', () => {
-    const parsed = parseEventBatch(
-      'S1',
-      Buffer.from(
-        envelope(sale()).toString().replace('"type":"sale","capturedAt"', '"type":"void","capturedAt"'),
-      ),
+    const payload = Buffer.from(
+      envelope(JSON.stringify(sale()))
+        .toString()
+        .replace('"type":"sale","capturedAt"', '"type":"void","capturedAt"'),
     );
-    expect(parsed.ok && parsed.events[0]!.invalidReason).toMatch(/does not match/);
+    expect(firstEvent(payload).invalidReason).toMatch(/does not match/);
+  });
+});
+
+describe('parseStoreMessage: epoch close', () => {
+  it('reads a close part, with control characters kept out of its reason', () => {
+    const parsed = parseStoreMessage('S1', closeMessage({ reason: 'restored\u0000backup' }));
+    expect(parsed).toEqual({
+      ok: true,
+      kind: 'close',
+      close: {
+        v: 1,
+        storeId: 'S1',
+        epoch: EPOCH,
+        close: {
+          lastSeq: 90,
+          nextEpoch: NEXT,
+          reason: 'restored\uFFFDbackup',
+          part: 1,
+          parts: 1,
+          moved: [{ seq: 61, eventId: '01EVENT0000000061', toSeq: 1 }],
+        },
+      },
+    });
   });
 
+  it.each([
+    ['a move beyond the last seq', { lastSeq: 60 }, /beyond the closed epoch's last seq 60/],
+    ['a close into the same epoch', { nextEpoch: EPOCH }, /cannot be closed into itself/],
+    ['a part number above the count', { part: 2, parts: 1 }, /part 2 of 1/],
+    [
+      'a seq moved twice',
+      {
+        moved: [
+          { seq: 61, eventId: '01EVENT0000000061', toSeq: 1 },
+          { seq: 61, eventId: '01EVENT0000000062', toSeq: 2 },
+        ],
+      },
+      /moved twice/,
+    ],
+    ['a malformed close', { moved: [{ seq: 0 }] }, /not an epoch close: close\.moved\.0\./],
+  ])('refuses %s whole', (_what, close, reason) => {
+    const parsed = parseStoreMessage('S1', closeMessage(close));
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.reason).toMatch(reason);
+  });
+});
+
+describe('parseStoreMessage: refused messages', () => {
   it.each([
     ['not JSON', Buffer.from('{nope'), /not JSON/],
     ['a wrong envelope', Buffer.from(JSON.stringify({ v: 2 })), /not an events message/],
     [
+      'a body sent as a JSON value instead of its text',
+      envelope('x', { events: [{ seq: 1, body: {} }] }),
+      /events\.0\./,
+    ],
+    [
       'a store publishing on another store topic',
-      envelope(sale(), { storeId: 'S2' }),
+      envelope(JSON.stringify(sale()), { storeId: 'S2' }),
       /published on the topic of store S1/,
     ],
     ['an oversized message', Buffer.alloc(5 * 1024 * 1024, 32), /exceeds/],
   ])('refuses %s whole, with a reason', (_what, payload, reason) => {
-    const parsed = parseEventBatch('S1', payload);
+    const parsed = parseStoreMessage('S1', payload);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.reason).toMatch(reason);
   });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts, only where missing, the system services the integration tests use:
-# the mosquitto binary (tests spawn their own brokers on free ports) and PostgreSQL on 127.0.0.1:5432.
+# the mosquitto binary (tests spawn their own brokers on free ports), Chromium (the status window's
+# browser tests) and PostgreSQL on 127.0.0.1:5432.
 # Services already running are used as they are, never reconfigured or restarted.
 set -euo pipefail
 
@@ -18,6 +19,12 @@ fi
 if ! command -v openssl >/dev/null 2>&1; then
   echo "installing openssl"
   apt_install openssl
+fi
+
+# The status window's browser tests drive Debian's Chromium with playwright-core (it downloads no browser).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing chromium"
+  apt_install chromium
 fi
 
 if ! command -v pg_isready >/dev/null 2>&1; then

@@ -7,7 +7,7 @@ const layering = 'see shared STYLE.md, "Import direction"';
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'coverage', 'bin'] },
+  { ignores: ['node_modules', 'dist', 'coverage', 'bin', '.outpost'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -118,4 +118,36 @@ export default tseslint.config(
       },
     ]),
   },
+  // The operator's console runs in a browser too: it sees the hub only through the console API contract.
+  // src/ui holds what the window and the console share, and imports neither of them.
+  ...[
+    { files: ['src/console/**'], also: [] },
+    { files: ['src/ui/**'], also: ['console'] },
+  ].map(({ files, also }) => ({
+    files,
+    ignores: ['src/ui/csp-plugin.ts'],
+    rules: restrict([
+      {
+        group: [
+          'node:*',
+          'electron',
+          ...[
+            'lib',
+            'sync',
+            'capture',
+            'promotions',
+            'hub',
+            'agent',
+            'broker',
+            'cli',
+            'simulate',
+            'main',
+            'renderer',
+            ...also,
+          ].map((layer) => `**/${layer}/*`),
+        ],
+        message: `the console and src/ui import only src/contracts, src/ui and their own modules; src/ui neither page (${layering})`,
+      },
+    ]),
+  })),
 );

@@ -2,26 +2,30 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { AgentConfig } from '../contracts/agent-config.js';
-import { buildCaptureServer } from '../capture/index.js';
+import { topics } from '../contracts/sync-messages.js';
+import { buildCaptureServer, defaultWindowFilesDir } from '../capture/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import { logFileHealth, type Logger } from '../lib/logger.js';
 import type { MqttConnect } from '../lib/mqtt-connection.js';
 import { OUTPOST_VERSION } from '../lib/version.js';
+import { CatalogueService, createCatalogueStore, createTrustedKeyring } from '../promotions/index.js';
 import {
   createGroupCommit,
   DeliveryThread,
   Outbox,
   SyncEngine,
-  WalCheckpointer,
   type CaptureInput,
   type CaptureResult,
   type GroupCommit,
 } from '../sync/index.js';
 import { checkAgentFiles, type FieldName } from './agent-files.js';
+import { buildDaysStatus } from './day-status.js';
 import { describeListenFailure } from './listen-failure.js';
 import { buildStatusReport, deadLetterView, type ConnectionView } from './status-report.js';
 import { StorageHealth } from './storage-health.js';
+import { promotionsPanelOf } from './window-promotions.js';
+import { WindowService, type ShellAgent } from './window-service.js';
 
 export interface AgentDeps {
   logger: Logger;
@@ -32,11 +36,14 @@ export interface AgentDeps {
   fieldName?: FieldName;
 }
 
-export interface RunningAgent {
+/** The running agent; the desktop shell and the status window use it through `ShellAgent`. */
+export interface RunningAgent extends ShellAgent {
   /** Base URL of the capture API, e.g. http://127.0.0.1:8787. */
   readonly url: string;
   readonly outbox: Outbox;
   readonly sync: SyncEngine | undefined;
+  /** The store's promotions: what is in force, basket pricing, the promotions part of the status. */
+  readonly promotions: CatalogueService;
   stop(): Promise<void>;
 }
 
@@ -54,16 +61,47 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const clock = deps.clock ?? systemClock;
   const { logger } = deps;
   checkAgentFiles(config, deps.fieldName);
+  // An unreadable key is a ConfigError naming its entry: skipped, it would refuse every promotion it signs.
+  const keyring = createTrustedKeyring(config.promotions.trustedKeys);
   const outbox = new Outbox({
     file: path.join(config.dataDir, 'outbox.sqlite'),
     storeId: config.storeId,
     maxSizeMb: config.outbox.maxSizeMb,
     clock,
   });
+  // Promotions live in the outbox database and arrive over the sync engine's link (declared below).
+  const promotions = new CatalogueService({
+    store: createCatalogueStore(outbox),
+    identity: { storeId: config.storeId, region: config.region, timeZone: config.timeZone },
+    keyring,
+    logger,
+    clock,
+    topicPrefix: config.mqtt?.topicPrefix ?? 'outpost/v1',
+    onRecorded: () => sync?.notifyCaptured(),
+    publish: (topic, payload) => sync?.publishMessage(topic, payload) ?? Promise.resolve(false),
+  });
+  try {
+    promotions.start();
+  } catch (error) {
+    outbox.close();
+    throw error;
+  }
 
-  const checkpointer = new WalCheckpointer(outbox.file, CHECKPOINT_EVERY_MS, (message) =>
-    logger.warn('background checkpoint failed; SQLite will checkpoint by itself', { error: message }),
-  );
+  /** Bumped by what changes the window's business days or dead letters from outside it. */
+  let dayAndCommandChanges = 0;
+  // The outbox's one worker thread: the sync engine's reads, batch building and ack writes, off the
+  // tills' path, and the periodic WAL checkpoint (it runs without a broker too).
+  const outboxThread = new DeliveryThread({
+    file: outbox.file,
+    storeId: config.storeId,
+    writeTurns: outbox.writeTurns,
+    checkpointEveryMs: CHECKPOINT_EVERY_MS,
+    onCheckpointError: (message) =>
+      logger.warn('background checkpoint failed; SQLite will checkpoint by itself', {
+        storeId: config.storeId,
+        error: message,
+      }),
+  });
   const sync = config.mqtt
     ? new SyncEngine({
         storeId: config.storeId,
@@ -72,13 +110,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         logger,
         version: OUTPOST_VERSION,
         clock,
-        // The engine's outbox reads, batch building and ack writes run on a thread of their own, off the tills' path.
-        delivery: new DeliveryThread({
-          file: outbox.file,
-          storeId: config.storeId,
-          writeTurns: outbox.writeTurns,
-        }),
+        delivery: outboxThread,
         ...(deps.mqttConnect ? { connect: deps.mqttConnect } : {}),
+        extraTopics: topics(config.mqtt.topicPrefix).promotionFilters(config.storeId, config.region),
+        onMessage: (topic, payload) => promotions.receive(topic, payload),
+        onConnected: () => promotions.connected(),
+        // Verdicts on the tills' days and head office's retries and discards show in the window (its watch).
+        onDayResult: () => (dayAndCommandChanges += 1),
+        onCommandHandled: () => (dayAndCommandChanges += 1),
         tuning: {
           batch: { maxEvents: config.sync.batchMaxEvents, maxBytes: config.sync.batchMaxBytes },
           lingerMs: config.sync.lingerMs,
@@ -118,6 +157,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         (done) => done.some((r) => !(r instanceof Error) && !r.duplicate),
       );
       sync?.notifyCaptured();
+      window.recordCaptures(items, results);
       return results;
     },
     { maxBatch: 256 },
@@ -134,19 +174,67 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       broker,
       logging: logFileHealth(logger),
       deadLetters: outbox.deadLetters(50).map(deadLetterView),
-      activePromotions: 0,
+      promotions: promotions.status(clock.now()),
+      promotionsExpected: config.mqtt !== undefined,
+      days: buildDaysStatus(outbox.tillDays(), { timeZone: config.timeZone }),
+      timeZone: config.timeZone,
     });
+
+  const window = new WindowService({
+    version: OUTPOST_VERSION,
+    timeZone: config.timeZone,
+    clock,
+    logger,
+    status,
+    unsentCount: () => outbox.unsentCount(),
+    deadLetters: {
+      retry: (eventId) => outbox.retryDeadLetter(eventId),
+      discard: (eventId, note) => outbox.discardDeadLetter(eventId, note),
+    },
+    afterRetry: () => sync?.notifyCaptured(),
+    terminalsSince: (since) => outbox.terminalsSince(since),
+    promotions: () => promotionsPanelOf(promotions.active(clock.now())),
+    // What changes without a word: the link, acknowledgements, storage and log file health (memory only).
+    watch: () =>
+      JSON.stringify([
+        connection(),
+        storage.unavailableMessage,
+        logFileHealth(logger)?.state ?? null,
+        dayAndCommandChanges,
+      ]),
+  });
 
   const server: FastifyInstance = buildCaptureServer({
     sink: { capture: (input) => commits.submit(input) },
+    dayCloses: {
+      closeDay: async (input) => {
+        const result = storage.write(
+          () => outbox.appendDayClose(input),
+          (r) => !(r instanceof Error) && !r.duplicate,
+        );
+        if (result instanceof Error) throw result;
+        if (!result.duplicate) {
+          sync?.notifyCaptured();
+          dayAndCommandChanges += 1;
+        }
+        return result;
+      },
+    },
     terminals: config.api.terminals,
     bodyLimitBytes: config.api.bodyLimitBytes,
     logger,
     status,
-    activePromotions: () => [],
+    promotions,
+    now: () => clock.now(),
     healthy: () => {
       const reason = storage.unavailableMessage;
       return reason === null ? { ok: true } : { ok: false, reason };
+    },
+    window: {
+      source: window,
+      filesDir: config.window.filesDir ?? defaultWindowFilesDir(),
+      managerToken: config.window.managerToken,
+      now: () => clock.now(),
     },
   });
 
@@ -176,11 +264,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     pruneStopped = true;
     storage.stop();
     await sync?.stop();
-    await checkpointer.stop();
+    promotions.stop();
+    await outboxThread.close();
     outbox.close();
     throw describeListenFailure(error, config.api, deps.fieldName) ?? error;
   }
   sync?.start();
+  window.start();
   const address = server.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
@@ -196,15 +286,25 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     url,
     outbox,
     sync,
+    promotions,
+    commitsInFlight: () => commits.pending,
+    storageWritable: () => storage.unavailableMessage === null,
+    unsentCount: () => outbox.unsentCount(),
+    windowSnapshot: () => window.windowSnapshot(),
+    onChange: (listener) => window.onChange(listener),
+    retryDeadLetter: (eventId) => window.retryDeadLetter(eventId),
+    discardDeadLetter: (eventId, note) => window.discardDeadLetter(eventId, note),
     stop() {
       stopping ??= (async () => {
         clearInterval(pruneTimer);
+        window.stop();
         pruneStopped = true;
         storage.stop();
         await server.close();
         await commits.drain();
         await sync?.stop();
-        await checkpointer.stop();
+        promotions.stop();
+        await outboxThread.close();
         outbox.close();
         logger.info('agent stopped', { storeId: config.storeId });
       })();

@@ -1,7 +1,9 @@
-import type { AgentStatus, DeadLetter, Problem } from '../contracts/status.js';
+import type { AgentStatus, DayStatus, DeadLetter, Problem, PromotionsStatus } from '../contracts/status.js';
 import type { LogFileHealth } from '../lib/logger.js';
 import type { DeadLetterRow, OutboxStats } from '../sync/index.js';
 import { conciseError, diagnoseNeverConnected, type BrokerSettings } from './broker-diagnosis.js';
+import { dayProblems } from './day-status.js';
+import { storeTimeWords, type StoreTimeWords } from './store-time-words.js';
 
 export interface ConnectionView {
   state: AgentStatus['connection']['state'];
@@ -23,7 +25,16 @@ export interface StatusInputs {
   /** The daily log files; undefined when the agent writes none. */
   logging: LogFileHealth | undefined;
   deadLetters: DeadLetter[];
-  activePromotions: number;
+  /** Promotions in force, where the full promotions part is not given. */
+  activePromotions?: number;
+  /** The store's promotions (catalogue-service.ts). */
+  promotions?: PromotionsStatus;
+  /** Whether the store receives promotions at all (it has an MQTT link). */
+  promotionsExpected?: boolean;
+  /** The tills' business days and head office's verdicts (day-status.ts). */
+  days?: DayStatus[];
+  /** The store's IANA time zone: problems tell times on the store's clock (UTC when not given). */
+  timeZone?: string;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -48,12 +59,51 @@ const REFUSAL = /not authori[sz]ed|bad user ?name or password|certificate/i;
 /** Unsent sales older than this while the link is up mean sync is stuck, not just busy. */
 const STUCK_AFTER_SECONDS = 15 * 60;
 
+/** A refused promotion stays among the problems this long, unless a version of it was applied since. */
+const REFUSAL_SHOWN_FOR_MS = 24 * 60 * 60 * 1000;
+
+/** What the manager should know about promotions: a recent refusal, or a store that trusts no key. */
+function promotionProblems(
+  promotions: PromotionsStatus,
+  expected: boolean,
+  now: number,
+  when: StoreTimeWords,
+): Problem[] {
+  const problems: Problem[] = [];
+  const last = promotions.lastRefusal;
+  if (last && !last.resolved && now - Date.parse(last.at) < REFUSAL_SHOWN_FOR_MS) {
+    const which =
+      last.promotionId === null
+        ? 'A promotion'
+        : `Promotion ${last.promotionId}${last.version === null ? '' : ` (version ${last.version})`}`;
+    problems.push({
+      code: 'promotion-refused',
+      severity: last.severity ?? 'warning',
+      message: `${which} from head office was refused ${when.at(Date.parse(last.at), now)} (${last.reason}): ${last.message} The promotions in force are unchanged.`,
+      action: last.advice,
+    });
+  }
+  if (expected && promotions.trustedKeys === 0) {
+    problems.push({
+      code: 'promotions-no-trusted-key',
+      severity: 'info',
+      message:
+        'This store trusts no promotion signing key: every promotion head office sends is refused, and tills price without them.',
+      action:
+        "If head office runs promotions, call support: head office's public key goes in promotions.trustedKeys in the agent's config.",
+      params: {},
+    });
+  }
+  return problems;
+}
+
 /**
  * Builds the status report and the plain-words problem list the store manager sees. Pure: the
  * same inputs always give the same report, so every message is unit-tested.
  */
 export function buildStatusReport(input: StatusInputs): AgentStatus {
   const { outbox, now } = input;
+  const when = storeTimeWords(input.timeZone ?? 'UTC');
   const oldestAge =
     outbox.unsent.oldestCapturedAt === null
       ? null
@@ -84,6 +134,7 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
         logging.reason === 'not-writable'
           ? `Call support: the agent needs write access to ${logging.dir}. Logging resumes by itself once it has it.`
           : `Free disk space on this PC (the logs are in ${logging.dir}) or call support. Logging resumes by itself.`,
+      params: { reason: logging.reason, dir: logging.dir },
     });
   }
   const { connection } = input;
@@ -121,10 +172,11 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
       code: 'head-office-unreachable',
       severity: outbox.unsent.count > 0 && oldestAge !== null && oldestAge > 3600 ? 'warning' : 'info',
       message:
-        `Not connected to head office${input.connection.since ? ` since ${iso(input.connection.since)}` : ''}. ` +
+        `Not connected to head office${input.connection.since ? ` ${when.since(input.connection.since, now)}` : ''}. ` +
         'Sales are saved on this PC and will be sent automatically.',
       action:
         'Nothing to do; keep trading. If this lasts more than a few hours, check the internet connection or call support.',
+      params: input.connection.since ? { since: iso(input.connection.since)! } : {},
     });
   }
   if (input.connection.state === 'online' && oldestAge !== null && oldestAge > STUCK_AFTER_SECONDS) {
@@ -133,6 +185,7 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
       severity: 'warning',
       message: `Connected, but the oldest unsent sale is ${Math.round(oldestAge / 60)} minutes old.`,
       action: 'Call support and mention "sync stalled".',
+      params: { minutes: Math.round(oldestAge / 60) },
     });
   }
   if (outbox.deadLetters > 0) {
@@ -141,8 +194,13 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
       severity: 'warning',
       message: `${outbox.deadLetters} transaction(s) were refused by head office. They are kept on this PC and the rest keep flowing.`,
       action: 'Call support; they can retry or discard them (outpost deadletters).',
+      params: { count: outbox.deadLetters },
     });
   }
+  if (input.promotions) {
+    problems.push(...promotionProblems(input.promotions, input.promotionsExpected ?? false, now, when));
+  }
+  if (input.days) problems.push(...dayProblems(input.days));
   return {
     storeId: input.storeId,
     version: input.version,
@@ -177,7 +235,8 @@ export function buildStatusReport(input: StatusInputs): AgentStatus {
       ? { seq: outbox.lastAck.seq, at: new Date(outbox.lastAck.at).toISOString() }
       : null,
     deadLetters: { count: outbox.deadLetters, items: input.deadLetters },
-    promotions: { active: input.activePromotions },
+    promotions: input.promotions ?? { active: input.activePromotions ?? 0 },
+    ...(input.days ? { days: input.days } : {}),
     problems,
   };
 }

@@ -6,9 +6,12 @@ import { AuthenticationError, ForbiddenError, ValidationError } from '../lib/err
 import { installErrorHandling } from '../lib/http-error-handler.js';
 import type { Logger } from '../lib/logger.js';
 import type { CaptureInput, CaptureResult } from '../sync/index.js';
+import { registerBusinessDayRoutes, type DayCloseSink } from './business-day-routes.js';
 import { acceptJsonOnly, type JsonBody } from './json-body.js';
+import { registerPromotionRoutes, type StorePromotions } from './promotion-routes.js';
 import { createTerminalAuthenticator, type TerminalCredential } from './terminal-auth.js';
 import { validateTransaction } from './validate-transaction.js';
+import { registerWindowRoutes, type WindowRoutesOptions } from './window-routes.js';
 
 export interface CaptureSink {
   capture(input: CaptureInput): Promise<CaptureResult>;
@@ -20,10 +23,16 @@ export interface CaptureServerOptions {
   bodyLimitBytes: number;
   logger: Logger;
   status: () => AgentStatus;
-  /** Promotions in force at an instant, for this store; answered from local storage, so it works offline. */
-  activePromotions: (at: Date) => unknown[];
+  /** Promotions in force and basket pricing, for this store; answered from memory, so they work offline. */
+  promotions: StorePromotions;
+  /** The wall clock, for "now" in promotion answers. */
+  now?: () => number;
   /** True while the outbox can take writes; /healthz reports 503 otherwise. */
   healthy: () => { ok: boolean; reason?: string };
+  /** The status window's page, snapshot, live updates and actions (window-routes.ts). */
+  window?: Omit<WindowRoutesOptions, 'isTerminalToken' | 'logger'>;
+  /** Tills' closes of their business days (business-day-routes.ts); without it the route is not served. */
+  dayCloses?: DayCloseSink;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -62,7 +71,12 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
   const terminalOf = new WeakMap<FastifyRequest, string>();
   app.addHook('onRequest', async (request) => {
     const url = request.url;
-    if (url.startsWith('/v1/transactions') || url.startsWith('/v1/promotions')) {
+    if (
+      url.startsWith('/v1/transactions') ||
+      url.startsWith('/v1/promotions') ||
+      url.startsWith('/v1/baskets') ||
+      url.startsWith('/v1/business-days')
+    ) {
       terminalOf.set(request, requireTerminal(request));
     } else if (url.startsWith('/v1/status')) {
       // The store manager's own PC (loopback) may read status without a token; anything else on the LAN needs one.
@@ -91,6 +105,7 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
       signedTotal: signedTotal(tx),
       body: body.text,
       bodyHash: textDigest(body.text),
+      businessDay: tx.businessDay,
     });
     options.logger.info(result.duplicate ? 'capture repeated' : 'captured', {
       eventId: result.eventId,
@@ -105,19 +120,23 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
     return reply.status(201).send({ eventId: result.eventId, seq: result.seq });
   });
 
-  app.get('/v1/promotions/active', async (request) => {
-    const { at } = request.query as { at?: string };
-    const instant = at === undefined ? new Date() : new Date(at);
-    if (at !== undefined && (!/^\d{4}-\d{2}-\d{2}T/.test(at) || Number.isNaN(instant.getTime()))) {
-      throw new ValidationError(
-        'query parameter "at" must be an ISO-8601 timestamp, e.g. 2026-11-23T14:05:00Z',
-        [{ path: ['at'], message: 'not an ISO-8601 timestamp' }],
-      );
-    }
-    return { at: instant.toISOString(), promotions: options.activePromotions(instant) };
-  });
+  registerPromotionRoutes(app, options.promotions, options.now ?? Date.now);
+
+  if (options.dayCloses)
+    registerBusinessDayRoutes(app, {
+      sink: options.dayCloses,
+      terminalOf: (request) => terminalOf.get(request)!,
+      logger: options.logger,
+    });
 
   app.get('/v1/status', async () => options.status());
+
+  if (options.window)
+    registerWindowRoutes(app, {
+      ...options.window,
+      isTerminalToken: (authorization) => authenticate(authorization) !== undefined,
+      logger: options.logger,
+    });
 
   app.get('/healthz', async (_request, reply) => {
     const health = options.healthy();

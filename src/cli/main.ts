@@ -72,7 +72,8 @@ hub
   .requiredOption('--config <file>', 'hub config (JSON)')
   .requiredOption('--store <storeId>', 'store id')
   .requiredOption('--day <YYYY-MM-DD>', 'business day')
-  .option('--out <file>', 'write here instead of stdout')
+  .option('--out <file>', 'write here instead of stdout (and the manifest to FILE.manifest.json)')
+  .option('--require-confirmed', 'export only if every till of the day closed and is confirmed (else exit 1)')
   .action(hubExportCommand);
 
 program

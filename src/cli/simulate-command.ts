@@ -87,6 +87,8 @@ export async function simulateCommand(flags: SimulateFlags): Promise<void> {
     durationSeconds: flags.duration,
     seed: flags.seed === undefined ? undefined : wholeNumber('--seed', flags.seed, 2 ** 32 - 1),
     currency: currency.data,
+    // Like a real till: each sale priced by the agent first, with the promotions the store holds.
+    priceWithAgent: true,
   };
 
   // Ctrl-C ends the run early but still prints the summary of what was sent; a second one exits at once.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ianaTimeZone } from './promotion.js';
 import { SYNC_LIMITS } from './sync-messages.js';
 import { identifier } from './transaction.js';
 
@@ -66,10 +67,64 @@ export const mqttConfigSchema = z.strictObject({
     .optional(),
 });
 
+/** The PC's own time zone, where the runtime knows it. */
+const pcTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+/**
+ * An Ed25519 public key as `outpost promo keygen` prints it: SPKI PEM, or its 32 raw bytes in base64. The
+ * shape is checked here; that it is a usable Ed25519 key is checked when the agent starts (ConfigError
+ * naming the entry), since reading a key takes node:crypto.
+ */
+const trustedKey = z
+  .string({
+    error: 'must be a public key: SPKI PEM or 32 bytes in base64, as outpost promo keygen prints it',
+  })
+  .trim()
+  .regex(/^(-----BEGIN PUBLIC KEY-----[\s\S]+-----END PUBLIC KEY-----|[A-Za-z0-9+/_-]{43}=?)$/, {
+    error:
+      'must be an Ed25519 public key: the SPKI PEM (-----BEGIN PUBLIC KEY-----…) or its 32 bytes in base64, as outpost promo keygen prints it',
+  });
+
+export const promotionsConfigSchema = z
+  .strictObject({
+    /**
+     * Head office's promotion signing keys this store accepts (several during a key rotation). Empty: every
+     * promotion is refused as signed by an unknown key.
+     */
+    trustedKeys: z
+      .array(trustedKey, { error: 'must be a list of public keys' })
+      .max(16, { error: 'at most 16 keys' })
+      .default([]),
+  })
+  .default({ trustedKeys: [] });
+
+/** The store manager's status window, served by the agent at `/` on its API port. */
+export const windowConfigSchema = z
+  .strictObject({
+    /**
+     * The manager credential: the window's Retry and Discard need it (typed in the window's confirmation).
+     * Without it the window only reads.
+     */
+    managerToken: z
+      .string({ error: 'must be the manager credential, a string' })
+      .min(16, { error: 'the manager credential must be at least 16 characters' })
+      .max(256, { error: 'the manager credential must be at most 256 characters' })
+      .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII without spaces (it travels in a header)' })
+      .optional(),
+    /** Where the built window is; by default beside the agent's code (dist/renderer). */
+    filesDir: filePath("the status window's built files (a folder holding index.html)").optional(),
+  })
+  .default({});
+
 export const agentConfigSchema = z.strictObject({
   storeId: identifier('storeId'),
   /** Optional grouping for promotions targeted at a region. */
   region: identifier('region').optional(),
+  /**
+   * The store's IANA time zone ("Europe/Paris"): store-local promotion windows are read on this clock.
+   * Default: the PC's own zone.
+   */
+  timeZone: ianaTimeZone.prefault(pcTimeZone),
   dataDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }),
   api: z.strictObject({
     host: z
@@ -114,7 +169,12 @@ export const agentConfigSchema = z.strictObject({
         .int({ error: 'must be a number of milliseconds, a whole number' })
         .nonnegative({ error: 'must not be negative' })
         .default(5),
-      maxInFlightBatches: positiveInt('a number of batches').default(8),
+      /** Batches and epoch-close parts awaiting head office's answer, at most. */
+      maxInFlightBatches: positiveInt('a number of batches')
+        .max(SYNC_LIMITS.maxInFlightPerStore, {
+          error: `must be at most ${SYNC_LIMITS.maxInFlightPerStore}: a hub holds that many messages of one store awaiting their commit and drops the rest`,
+        })
+        .default(8),
       ackTimeoutMs: positiveInt('a number of milliseconds').default(10_000),
       reconnectInitialMs: positiveInt('a number of milliseconds').default(500),
       reconnectMaxMs: positiveInt('a number of milliseconds').default(30_000),
@@ -129,9 +189,13 @@ export const agentConfigSchema = z.strictObject({
       reconnectMaxMs: 30_000,
     }),
   log: logConfigSchema,
+  promotions: promotionsConfigSchema,
+  window: windowConfigSchema,
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
 export type MqttConfig = z.infer<typeof mqttConfigSchema>;
 export type LogConfig = z.infer<typeof logConfigSchema>;
+export type PromotionsConfig = z.infer<typeof promotionsConfigSchema>;
+export type WindowConfig = z.infer<typeof windowConfigSchema>;

@@ -39,10 +39,26 @@ export const hubDbConfigSchema = z
     idleInTransactionTimeoutMs: millis(1_000, 3_600_000, 60_000),
     /** SQLite busy timeout: waiting for another process's write lock on the file (blocks the hub meanwhile). */
     busyTimeoutMs: millis(0, 60_000, 5_000),
+    /**
+     * PostgreSQL: whole business months kept before the current one. Older months of events are dropped,
+     * a month at a time, once every till-day of it is confirmed and no epoch still needs its rows
+     * (docs/scale.md, "Retention"). Absent: every event is kept.
+     */
+    retentionMonths: z.coerce
+      .number({ error: 'must be a number of months' })
+      .int({ error: 'must be a whole number of months' })
+      .min(2, { error: 'must be at least 2: the current and the previous business month always stay' })
+      .max(1200, { error: 'must be at most 1200' })
+      .optional(),
   })
   .refine((db) => db.lockTimeoutMs <= db.statementTimeoutMs, {
     error: 'lockTimeoutMs must not exceed statementTimeoutMs',
     path: ['lockTimeoutMs'],
+  })
+  .refine((db) => db.retentionMonths === undefined || !db.url.startsWith('sqlite:'), {
+    error:
+      'applies only to a PostgreSQL hub database (db.url postgres://…): the SQLite hub keeps every event in one table',
+    path: ['retentionMonths'],
   });
 
 export const hubConfigSchema = z.strictObject({
@@ -68,6 +84,25 @@ export const hubConfigSchema = z.strictObject({
       stuckAfterMs: millis(100, 600_000, 5_000),
       /** …and for this long after a store's commit failed, until one of that store epoch's commits succeeds. */
       failureHoldMs: millis(1_000, 3_600_000, 60_000),
+    })
+    .prefault({}),
+  /**
+   * Getting back what a restored hub database lost (docs/protocol.md, "Resync"): a store whose status
+   * says head office acknowledged more than the hub holds is asked to send it again.
+   */
+  resync: z
+    .strictObject({
+      /** An unanswered resend command is sent again after this long, while the store is online. */
+      reaskAfterMs: millis(1_000, 86_400_000, 60_000),
+      /** How often a hub looks for unanswered resend commands of online stores. */
+      sweepEveryMs: millis(100, 3_600_000, 15_000),
+    })
+    .prefault({}),
+  /** The operator's console at `/` (README, "Operator's console"). */
+  console: z
+    .strictObject({
+      /** Where the built console is (index.html and its assets) when not beside the hub's code (dist/console). */
+      filesDir: z.string().optional(),
     })
     .prefault({}),
   /** Directory for log files; omitted, logs go to the console only. */

@@ -30,11 +30,21 @@ export const terminalSeenSchema = z.object({
   salesToday: z.number().int().nonnegative(),
 });
 
+/** What fills the blanks of a notice's or a problem's words: a count, a name, an instant (ISO-8601). */
+export const wordParamsSchema = z.record(z.string(), z.union([z.string(), z.number()]));
+
 /** A recent warning or error from the agent's log: plain words for the manager, the details for IT. */
 export const logNoticeSchema = z.object({
   at: z.string(),
   level: z.enum(['warning', 'error']),
-  /** What happened, in words a store manager understands. */
+  /**
+   * What happened, stable across versions (`capture-unavailable`, `head-office-unreachable`; `other-error`
+   * and `other-warning` for events without words of their own): the window words it in its own language
+   * from `params`, and falls back to `message` for a code it does not know.
+   */
+  code: z.string(),
+  params: wordParamsSchema,
+  /** What happened, in English words a store manager understands. */
   message: z.string(),
   /** The technical detail (log message, fields, error) for support, shown on demand. */
   details: z.string(),
@@ -87,6 +97,8 @@ export const promotionsPanelSchema = z.object({
 
 /** Everything the window shows, in one read. */
 export const windowSnapshotSchema = z.object({
+  /** The store's IANA time zone: the window tells times on the store's clock, wherever it is opened. */
+  timeZone: z.string().optional(),
   status: agentStatusSchema,
   history: activityHistorySchema,
   terminals: z.array(terminalSeenSchema),
@@ -151,9 +163,22 @@ export const WINDOW_ROUTES = {
   page: '/',
   snapshot: '/v1/window/snapshot',
   events: '/v1/window/events',
+  /** POST with `Authorization: Bearer <manager credential>`: a read session for a window on another computer. */
+  session: '/v1/window/session',
+  /** The routes the session cookie is sent to (its Path): the window's reads, nothing else on the agent. */
+  sessionScope: '/v1/window',
   retry: (eventId: string) => `/v1/window/dead-letters/${encodeURIComponent(eventId)}/retry`,
   discard: (eventId: string) => `/v1/window/dead-letters/${encodeURIComponent(eventId)}/discard`,
 } as const;
+
+/**
+ * The read session's cookie: HttpOnly (the page never sees it), SameSite=Strict, host-only, sent to
+ * `WINDOW_ROUTES.sessionScope` only. Its own name, apart from the hub console's, as a browser keeps the
+ * cookies of one host together whatever the port.
+ */
+export const WINDOW_SESSION_COOKIE = 'outpost_window';
+
+export const readSessionAnswerSchema = z.object({ expiresAt: z.string() });
 
 /**
  * A header a plain HTML form or a cross-site `fetch` without a CORS preflight cannot send: actions without
@@ -164,7 +189,9 @@ export const ACTION_HEADER = { name: 'X-Outpost-Action', value: '1' } as const;
 export type ActivityPoint = z.infer<typeof activityPointSchema>;
 export type ActivityHistory = z.infer<typeof activityHistorySchema>;
 export type TerminalSeen = z.infer<typeof terminalSeenSchema>;
+export type WordParams = z.infer<typeof wordParamsSchema>;
 export type LogNotice = z.infer<typeof logNoticeSchema>;
+export type ReadSessionAnswer = z.infer<typeof readSessionAnswerSchema>;
 export type UpdateState = z.infer<typeof updateStateSchema>;
 export type AppInfo = z.infer<typeof appInfoSchema>;
 export type PromotionSummary = z.infer<typeof promotionSummarySchema>;
@@ -174,6 +201,10 @@ export type WindowMessage = z.infer<typeof windowMessageSchema>;
 export type DeadLetterActionResult = z.infer<typeof deadLetterActionResultSchema>;
 export type ActionRefusal = z.infer<typeof actionRefusalSchema>;
 export type DeadLetterActionOutcome = z.infer<typeof deadLetterActionOutcomeSchema>;
+
+/** Whether a read session was opened, or why not (in the terms of an action's refusal). */
+export type ReadSessionOutcome =
+  { ok: true; expiresAt: string } | { ok: false; refusal: ActionRefusal; message: string };
 
 /** Whether the window can currently hear the agent; shown when the link is lost. */
 export type WindowLinkState = 'open' | 'lost';
@@ -194,6 +225,17 @@ export interface WindowApi {
   ): () => void;
   retryDeadLetter(eventId: string, credential?: string): Promise<DeadLetterActionOutcome>;
   discardDeadLetter(eventId: string, note: string, credential?: string): Promise<DeadLetterActionOutcome>;
+  /**
+   * HTTP only: a window opened from another computer than the agent's reads with a session, which the
+   * manager credential opens once (in a header; the credential is not kept). The window asks for it when
+   * `snapshot()` rejects with `WindowReadRefusedError`, also when a session has expired.
+   */
+  openReadSession?(credential: string): Promise<ReadSessionOutcome>;
+}
+
+/** The agent refused to show its status to this window: it is not on the agent's PC and has no credential. */
+export class WindowReadRefusedError extends Error {
+  override readonly name = 'WindowReadRefusedError';
 }
 
 /**

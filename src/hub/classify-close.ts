@@ -81,6 +81,32 @@ export function classifyClose(close: Close, facts: CloseFacts): ClosePlan {
   return plan;
 }
 
-/** The reason a `moved` row carries: where the event went, and why its writer closed the epoch. */
-export const movedReason = (close: Close, toSeq: number): string =>
-  `moved to seq ${toSeq} of epoch ${close.nextEpoch} when its writer closed this epoch${close.reason ? `: ${close.reason}` : ''}`;
+/**
+ * Where the closed epoch stands after this part: the highest seq held (raised by its `moved` rows) and
+ * the seq it is closed at, max(the writers' last seq, every seq held at the close, an earlier part's
+ * answer), so that "closed and complete" covers whatever any writer of the epoch sent.
+ */
+export function closedBounds(
+  stream: { highestSeq: number; closedAtSeq: number | null },
+  close: Close,
+  plan: ClosePlan,
+): { highestSeq: number; closedAtSeq: number } {
+  let highestSeq = stream.highestSeq;
+  for (const move of plan.movedRows) if (move.seq > highestSeq) highestSeq = move.seq;
+  return { highestSeq, closedAtSeq: Math.max(stream.closedAtSeq ?? 0, close.lastSeq, highestSeq) };
+}
+
+/** Of the closing writer's reason, what each `moved` row keeps: a close moves hundreds of seqs. */
+const MOVED_REASON_CHARS = 160;
+
+/**
+ * The reason a `moved` row carries: where the event went, and why its writer closed the epoch, cut short
+ * (the agent's own reasons fit; a close part's hundreds of rows do not each repeat 1,000 characters).
+ */
+export const movedReason = (close: Close, toSeq: number): string => {
+  const why =
+    close.reason.length > MOVED_REASON_CHARS
+      ? `${close.reason.slice(0, MOVED_REASON_CHARS - 1)}…`
+      : close.reason;
+  return `moved to seq ${toSeq} of epoch ${close.nextEpoch} when its writer closed this epoch${why ? `: ${why}` : ''}`;
+};

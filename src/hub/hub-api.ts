@@ -6,6 +6,8 @@ import { bearerMatches } from '../lib/bearer-token.js';
 import { AuthenticationError, ValidationError } from '../lib/errors.js';
 import { installErrorHandling } from '../lib/http-error-handler.js';
 import type { Logger } from '../lib/logger.js';
+import type { ConsoleAccess } from './console-routes.js';
+import { registerDayRoutes } from './day-api.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { HubPromotions } from './hub-promotions.js';
 import type { HubStore } from './hub-store.js';
@@ -24,6 +26,8 @@ export interface HubApiOptions {
   health: () => HubHealth;
   /** Publishing and rollout of promotions; without it the routes do not exist. */
   promotions?: HubPromotions;
+  /** The operator's console at `/` (console-routes.ts): its page, sign-in and session-carrying requests. */
+  console?: ConsoleAccess;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -52,7 +56,11 @@ function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: stri
   );
 }
 
-/** The operator-facing hub API (DESIGN.md, "Hub HTTP API"): one bearer token, everything but /healthz behind it. */
+/**
+ * The operator-facing hub API (DESIGN.md, "Hub HTTP API"): one bearer token, everything but /healthz behind
+ * it, except the operator console's page files and sign-in; the console's session stands in for the token
+ * (console-routes.ts), and its writes must come from the hub's own page.
+ */
 export function buildHubApi(options: HubApiOptions): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -63,6 +71,7 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
   installErrorHandling(app, options.logger);
   app.addHook('onRequest', async (request) => {
     if (request.url === '/healthz') return;
+    if (options.console?.admits(request)) return;
     if (!bearerMatches(request.headers.authorization, options.token)) {
       throw new AuthenticationError(
         request.headers.authorization
@@ -113,7 +122,9 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
     return reply.type(JSON_TYPE).send(withRawList({ storeId }, 'events', events.map(quarantineJson)));
   });
 
+  registerDayRoutes(app, options.store);
   if (options.promotions) registerPromotionRoutes(app, options.promotions);
+  options.console?.register(app);
 
   return app;
 }

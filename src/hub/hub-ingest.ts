@@ -1,13 +1,16 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { DayResult } from '../contracts/day-close.js';
 import type { HubConfig } from '../contracts/hub-config.js';
 import {
   storeStatusSchema,
+  SYNC_LIMITS,
   SYNC_PROTOCOL_VERSION,
   topics,
   type BatchAck,
   type CloseAck,
   type EpochClose,
-  type EventBatch,
+  type ResendReport,
+  type StoreStatusMessage,
 } from '../contracts/sync-messages.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
@@ -15,12 +18,13 @@ import type { Logger } from '../lib/logger.js';
 import { mqttClientOptions, type MqttConnect } from '../lib/mqtt-connection.js';
 import { ReconnectingMqtt } from '../lib/reconnecting-mqtt.js';
 import { refusesMqtt5, shareGroupAdvice } from './broker-refusal.js';
+import { UnjudgedEventError } from './classify-events.js';
 import { describeCommitFailure } from './db-errors.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { HubStore, IncomingEvent } from './hub-store.js';
 import { IngestHealth } from './ingest-health.js';
 import { parseInThread, type MessageParser } from './parse-pool.js';
-import type { ParsedMessage } from './parse-event-batch.js';
+import type { HeldThrough, ParsedMessage } from './parse-event-batch.js';
 import { StoreLanes } from './store-lanes.js';
 
 export interface HubIngestOptions {
@@ -36,6 +40,26 @@ export interface HubIngestOptions {
   parse?: MessageParser;
   /** Promotions ride on this link: catalogue statements in, rollout news and link-up out. */
   promotions?: IngestPromotionHooks;
+  /** Verdicts on business days go out on it (hub-days.ts). */
+  days?: IngestDayHooks;
+  /** Resync rides on it: stores' statuses and resend reports in, commands out (hub-resync.ts). */
+  resync?: IngestResyncHooks;
+}
+
+/** What ingest tells the business-day side. */
+export interface IngestDayHooks {
+  /** A committed batch made or changed these verdicts. */
+  publish(storeId: string, results: readonly DayResult[]): void;
+  /** This hub's write turned the store's retained status online. */
+  onStoreOnline(storeId: string): Promise<void>;
+}
+
+/** What ingest tells the resync side. */
+export interface IngestResyncHooks {
+  /** A store's status, once recorded. */
+  onStatus(storeId: string, status: StoreStatusMessage): Promise<void>;
+  /** A store's answer to a resend command, in order behind the batches it re-sent. */
+  onReport(storeId: string, report: ResendReport): Promise<void>;
 }
 
 /** What ingest tells the promotions side (hub-promotions.ts). */
@@ -49,11 +73,12 @@ export interface IngestPromotionHooks {
 }
 
 /**
- * Messages of one store waiting in its lane, the one being committed included. Above the agent's
- * default in-flight window (8 batches) so a draining store is never cut short; a store whose commit is
- * stuck gets its retransmissions dropped beyond it, which it repairs by publishing them again.
+ * Messages of one store waiting in its lane, the one being committed included: as many as an agent may
+ * have in flight (its window is capped at the same figure), so a draining store is never cut short; a
+ * store whose commit is stuck gets its retransmissions dropped beyond it, which it repairs by publishing
+ * them again.
  */
-const PER_STORE_LIMIT = 16;
+const PER_STORE_LIMIT = SYNC_LIMITS.maxInFlightPerStore;
 /** Messages taken from the broker and not yet committed, over all stores, before reading from it pauses. */
 const MAX_PENDING = 64;
 
@@ -73,6 +98,12 @@ export class HubIngest {
   private readonly link: ReconnectingMqtt;
   private readonly lanes: StoreLanes;
   private readonly held: (() => void)[] = [];
+  /**
+   * Per store, how far its latest committed epoch is held contiguously (from this hub's own commits:
+   * never beyond what the database holds). Events of later messages up to there are only digested
+   * (parse-event-batch.ts, digestOnly): a redelivered batch is not validated a second time.
+   */
+  private readonly heldThrough = new Map<string, HeldThrough>();
   /** Catalogue messages waiting for their store's catalogue lane: only the latest of each store matters. */
   private readonly catalogues = new Map<string, Buffer>();
   private readonly topic: ReturnType<typeof topics>;
@@ -221,10 +252,10 @@ export class HubIngest {
       return;
     }
     const started = performance.now();
-    const parsing = this.parse(storeId, payload);
+    const parsing = this.parse(storeId, payload, this.heldThrough.get(storeId));
     // Observed at once, so a failed parse never counts as unhandled while earlier commits run.
     parsing.catch(() => {});
-    this.lanes.push(storeId, () => this.handle(client, storeId, payload.length, parsing, started));
+    this.lanes.push(storeId, () => this.handle(client, storeId, payload, parsing, started));
   }
 
   /** A catalogue statement supersedes the store's previous one: one waits per store, the latest. */
@@ -255,11 +286,12 @@ export class HubIngest {
   private async handle(
     client: MqttClient,
     storeId: string,
-    bytes: number,
+    payload: Buffer,
     parsing: Promise<ParsedMessage>,
     started: number,
   ): Promise<void> {
     if (this.stopping) return;
+    const bytes = payload.length;
     let parsed: ParsedMessage;
     try {
       parsed = await parsing;
@@ -277,7 +309,13 @@ export class HubIngest {
       return;
     }
     if (parsed.kind === 'close') await this.commitClose(client, storeId, parsed.close);
-    else await this.commitBatch(client, storeId, parsed.batch, parsed.events, started);
+    else if (parsed.kind === 'resend') await this.recordResendReport(storeId, parsed.report);
+    else if ((await this.commitBatch(client, storeId, parsed.epoch, parsed.events, started)) === 'judge') {
+      // Some event parsed by its digest alone must be written after all: parse it in full, once.
+      const full = await this.parse(storeId, payload).catch(() => undefined);
+      if (full?.ok && full.kind === 'batch')
+        await this.commitBatch(client, storeId, full.epoch, full.events, started);
+    }
   }
 
   private publishAck(client: MqttClient, storeId: string, ack: BatchAck | CloseAck): void {
@@ -296,12 +334,11 @@ export class HubIngest {
   private async commitBatch(
     client: MqttClient,
     storeId: string,
-    batch: EventBatch,
+    epoch: string,
     events: IncomingEvent[],
     started: number,
-  ): Promise<void> {
+  ): Promise<'done' | 'judge'> {
     const { logger, metrics, store } = this.options;
-    const { epoch } = batch;
     const firstSeq = Math.min(...events.map((e) => e.seq));
     const last = events.reduce((a, b) => (b.seq > a.seq ? b : a));
     const attempt = this.health.begin(storeId, epoch, seqRange(firstSeq, last.seq));
@@ -309,6 +346,11 @@ export class HubIngest {
     try {
       outcome = await store.insertEventsOnce(storeId, epoch, events, this.clock.now(), attempt.phase);
     } catch (error) {
+      if (error instanceof UnjudgedEventError && events.some((e) => e.unjudged)) {
+        attempt.succeeded();
+        this.heldThrough.delete(storeId);
+        return 'judge';
+      }
       const reason = describeCommitFailure(error);
       attempt.failed(reason);
       metrics.failedCommits.inc();
@@ -320,9 +362,12 @@ export class HubIngest {
         events: events.length,
         error: reason,
       });
-      return;
+      return 'done';
     }
     attempt.succeeded();
+    const known = this.heldThrough.get(storeId);
+    if (known?.epoch !== epoch || known.through < outcome.ackedThrough)
+      this.heldThrough.set(storeId, { epoch, through: outcome.ackedThrough });
     metrics.batches.inc();
     metrics.ingestSeconds.observe((performance.now() - started) / 1000);
     metrics.events.inc({ outcome: 'stored' }, outcome.stored);
@@ -331,8 +376,26 @@ export class HubIngest {
     metrics.events.inc({ outcome: 'conflict' }, outcome.conflicts.length);
     for (const r of outcome.rejected)
       logger.warn('rejected event', { storeId, epoch, seq: r.seq, reason: r.reason });
-    for (const c of outcome.conflicts)
-      logger.error('quarantined conflicting event', { storeId, epoch, seq: c.seq, reason: c.reason });
+    const quarantined = new Set<number>();
+    for (const q of outcome.quarantined ?? []) {
+      quarantined.add(q.seq);
+      // A redelivery of an event already in quarantine is the same incident, logged once.
+      if (q.alreadyHeld)
+        logger.debug('conflicting event already in quarantine', { storeId, epoch, seq: q.seq });
+      else logger.error('quarantined conflicting event', { storeId, epoch, seq: q.seq, reason: q.reason });
+    }
+    for (const c of outcome.conflicts) {
+      if (quarantined.has(c.seq)) continue;
+      logger.warn(
+        'refused a conflicting event without keeping it; its store sends it under an epoch of its own',
+        {
+          storeId,
+          epoch,
+          seq: c.seq,
+          reason: c.reason,
+        },
+      );
+    }
     this.options.afterCommit?.();
     const applied = new Set(
       events.flatMap((e) => (e.rollout?.outcome === 'applied' ? [e.rollout.promotionId] : [])),
@@ -348,7 +411,9 @@ export class HubIngest {
       batch: { firstSeq, lastSeq: last.seq, lastEventId: last.eventId },
       rejected: outcome.rejected,
       conflicts: outcome.conflicts,
+      ...(outcome.closedTowards ? { closedTowards: outcome.closedTowards } : {}),
     });
+    if (outcome.days) this.options.days?.publish(storeId, outcome.days);
     logger.debug('acknowledged batch', {
       storeId,
       epoch,
@@ -356,6 +421,7 @@ export class HubIngest {
       lastSeq: last.seq,
       ackedThrough: outcome.ackedThrough,
     });
+    return 'done';
   }
 
   private async commitClose(client: MqttClient, storeId: string, message: EpochClose): Promise<void> {
@@ -419,12 +485,36 @@ export class HubIngest {
 
   private async handleStatus(storeId: string, payload: Buffer): Promise<void> {
     if (payload.length === 0) return;
+    const { logger, store, days, resync } = this.options;
+    let status;
     try {
-      const status = storeStatusSchema.parse(JSON.parse(payload.toString('utf8')));
-      await this.options.store.recordStoreStatus(storeId, status, this.clock.now());
+      status = storeStatusSchema.parse(JSON.parse(payload.toString('utf8')));
+      const { cameOnline } = await store.recordStoreStatus(storeId, status, this.clock.now());
+      if (cameOnline && days)
+        void days.onStoreOnline(storeId).catch((error: unknown) =>
+          logger.warn('could not send a store its recent day verdicts', {
+            storeId,
+            error: describeCommitFailure(error),
+          }),
+        );
     } catch (error) {
-      this.options.logger.warn('ignoring a store status it could not record', {
+      logger.warn('ignoring a store status it could not record', {
         storeId,
+        error: describeCommitFailure(error),
+      });
+      return;
+    }
+    await resync?.onStatus(storeId, status);
+  }
+
+  private async recordResendReport(storeId: string, report: ResendReport): Promise<void> {
+    try {
+      await this.options.resync?.onReport(storeId, report);
+    } catch (error) {
+      this.options.logger.warn('could not record a resend report; the hub asks the store again', {
+        storeId,
+        epoch: report.epoch,
+        requestId: report.resend.requestId,
         error: describeCommitFailure(error),
       });
     }

@@ -54,6 +54,23 @@ export function createHubMetrics() {
       help: 'Promotion versions re-offered to stores that lacked them',
       registers: [registry],
     }),
+    dayVerdicts: new Counter({
+      name: 'outpost_hub_day_verdicts_sent_total',
+      help: "Verdicts on tills' business days published to their stores, by state (confirmed, mismatch)",
+      labelNames: ['state'] as const,
+      registers: [registry],
+    }),
+    resendCommands: new Counter({
+      name: 'outpost_hub_resend_commands_total',
+      help: 'Resend commands this hub published to stores whose acknowledged events the hub no longer holds (first ask, or again)',
+      labelNames: ['ask'] as const,
+      registers: [registry],
+    }),
+    unrecoverableSeqs: new Counter({
+      name: 'outpost_hub_unrecoverable_seqs_total',
+      help: 'Seqs head office lost that their stores no longer had when asked to resend them',
+      registers: [registry],
+    }),
     ingestSeconds: new Histogram({
       name: 'outpost_hub_ingest_seconds',
       help: 'Time from receiving a batch to its durable commit',

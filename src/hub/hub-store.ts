@@ -1,5 +1,7 @@
+import type { DayClose, DayDifferences, DayResult, ZTotal } from '../contracts/day-close.js';
 import type { PromotionState, PromotionTarget } from '../contracts/promotion.js';
-import type { EpochClose, StoreStatusMessage } from '../contracts/sync-messages.js';
+import type { EpochClose, ResendReport, StoreStatusMessage } from '../contracts/sync-messages.js';
+import type { CommandStore } from './command-store.js';
 
 /**
  * What a store's `promotion-applied` or `promotion-refused` event says about one promotion version
@@ -19,6 +21,14 @@ export interface RolloutFact {
   keyId: string | null;
   /** When the store applied or refused it (its own clock, ISO-8601). */
   at: string;
+}
+
+/** What a valid sale, return or void adds to its till's day: the tally head office compares a Z-report with. */
+export interface TallyFact {
+  type: 'sale' | 'return' | 'void';
+  currency: string;
+  /** totals.total as submitted (a void without totals counts 0), as the Z-report counts it. */
+  amount: number;
 }
 
 /** One event of an incoming batch, already judged against the transaction schema. */
@@ -41,6 +51,16 @@ export interface IncomingEvent {
   invalidReason: string | undefined;
   /** For a valid promotion-applied/refused event: what it says, written to the rollout with the event. */
   rollout?: RolloutFact;
+  /** For a valid sale, return or void: what it adds to its till's day (written with the event). */
+  tally?: TallyFact;
+  /** For a valid day-close event: the till's close, judged against the day in the same transaction. */
+  dayClose?: DayClose;
+  /**
+   * Head office already held its seq when it arrived (a redelivery, usually): only its text's digest was
+   * taken, not its names nor its validity, which it needs only if it must be written. Classification
+   * asks for a full judgement (UnjudgedEventError) before writing such an event.
+   */
+  unjudged?: true;
 }
 
 export type EventStatus = 'stored' | 'rejected' | 'duplicate' | 'quarantined' | 'moved';
@@ -56,6 +76,12 @@ export interface MovedTo {
   seq: number;
 }
 
+/** An event of a batch whose copy head office keeps in quarantine (hub_quarantine) for the operator. */
+export interface QuarantinedSeq extends SeqReason {
+  /** The same copy was already there (a redelivery of the conflicting event): nothing new was written. */
+  alreadyHeld: boolean;
+}
+
 export interface InsertOutcome {
   ackedThrough: number;
   highestSeq: number;
@@ -63,6 +89,22 @@ export interface InsertOutcome {
   conflicts: SeqReason[];
   stored: number;
   duplicates: number;
+  /**
+   * Set once a writer closed this epoch: the epoch it moved to. Told to the store in the batch's
+   * acknowledgement, so a second writer still in the epoch (a cloned PC) leaves it too.
+   */
+  closedTowards?: string;
+  /**
+   * Verdicts on business days this commit made or changed (a close arrived, or a late sale of a closed
+   * day): published on the store's acks topic after the commit. Absent when none changed.
+   */
+  days?: DayResult[];
+  /**
+   * Events quarantined: a different event under a held seq (also among `conflicts`), or a POS
+   * transaction already stored with another body. Conflicts not listed here were refused without a copy
+   * (another writer moved the seq away, or head office no longer holds it). Absent when none.
+   */
+  quarantined?: QuarantinedSeq[];
 }
 
 export interface CloseOutcome {
@@ -97,7 +139,29 @@ export type EpochSummary = {
   closed: { lastSeq: number; nextEpoch: string; at: string } | null;
   /** Closed, and a row for every seq up to max(closed.lastSeq, lastSeq): every seq accounted for. */
   complete: boolean;
+  /**
+   * Seqs head office lost (its database was restored from a backup) that the store no longer had when
+   * asked to send them again: they will never arrive, and are not listed in `gaps` (which are in flight).
+   */
+  unrecoverable: { from: number; to: number }[];
+  /** The latest resend head office asked of this epoch, and the store's answer; null when none. */
+  resend: ResendState | null;
 };
+
+/** A resend head office asked of a store (docs/protocol.md, "Resync"), as /v1/stores shows it. */
+export interface ResendState {
+  requestId: string;
+  fromSeq: number;
+  /** How far the store said head office had acknowledged the epoch when it was asked. */
+  ackedThrough: number;
+  askedAt: string;
+  lastAskedAt: string;
+  asks: number;
+  /** The store's answer, null until it came. */
+  answeredAt: string | null;
+  availableFrom: number | null;
+  storeThrough: number | null;
+}
 
 export interface StoreSummary {
   storeId: string;
@@ -107,7 +171,85 @@ export interface StoreSummary {
   reportedBacklog: number | null;
   agentVersion: string | null;
   quarantined: number;
+  /** From its last online status: when its oldest unsent event was captured; null when nothing waits or it did not say. */
+  oldestUnsentAt: string | null;
+  /** From its last online status: unsent sales, returns and voids per business day; null when it did not say. */
+  unsentByDay: { businessDay: string; count: number }[] | null;
+  /** From its last online status: how far it says head office acknowledged each epoch; null when it did not say. */
+  acked: { epoch: string; through: number }[] | null;
   epochs: EpochSummary[];
+}
+
+/** A till's business day at head office: `not-closed` while it sold but sent no close. */
+export type TillDayState = 'not-closed' | 'confirmed' | 'mismatch';
+
+/** One close of a till's day as the hub received it (a corrected Z-report is a second one). */
+export interface DayCloseRecord {
+  epoch: string;
+  seq: number;
+  eventId: string;
+  closedAt: string;
+  receivedAt: string;
+  /** The close's exact text (a dayCloseSchema document). */
+  bodyJson: string;
+}
+
+/** Everything head office holds about one till's business day. */
+export interface TillDayRecord {
+  terminalId: string;
+  state: TillDayState;
+  /** Stored sales, returns and voids of the till that day, per type and currency. */
+  headOffice: ZTotal[];
+  /** The close in force (latest closedAt); null while none arrived. */
+  close: DayCloseRecord | null;
+  /** Every close received, oldest first (the one in force included). */
+  history: DayCloseRecord[];
+  differences: DayDifferences | null;
+  /** When head office last judged it (ISO), null while not closed. */
+  judgedAt: string | null;
+}
+
+export interface StoreDayRecord {
+  storeId: string;
+  businessDay: string;
+  tills: TillDayRecord[];
+}
+
+/** One till of one store on a business day, chain-wide. */
+export interface ChainTillDay {
+  storeId: string;
+  terminalId: string;
+  state: TillDayState;
+}
+
+/** A verdict waiting for the broker to take it, or sent again to a store that came back online. */
+export interface StoreDayVerdict {
+  storeId: string;
+  result: DayResult;
+}
+
+/** Per store: business days of a period that are not confirmed (for /metrics). */
+export interface UnconfirmedDays {
+  storeId: string;
+  /** Days with a till whose close disagrees with head office. */
+  mismatched: number;
+  /** Days with a till that sold and never closed (and none mismatched). */
+  notClosed: number;
+}
+
+/** What a hub decided on a store's report of how far head office acknowledged an epoch. */
+export interface ResendAsk {
+  requestId: string;
+  fromSeq: number;
+  /** 1 for the first ask of this (store, epoch, fromSeq), more when asked again. */
+  asks: number;
+}
+
+export interface ResendReportOutcome {
+  /** Seqs the store no longer had: fromSeq … min(availableFrom − 1, through); null when it had them all. */
+  unrecoverable: { from: number; to: number } | null;
+  /** False when no hub asked for this resend (another database, or the row was lost): recorded anyway. */
+  asked: boolean;
 }
 
 /**
@@ -210,6 +352,20 @@ export interface KnownStore {
   catalogueAt: string | null;
 }
 
+/** One pass of storage upkeep (postgres-partitions.ts): months made, dropped, and kept past retention. */
+export interface StorageMaintenance {
+  /** Months (YYYY-MM-01) whose partition this pass made. */
+  created: string[];
+  /** Rows of those months the default partition had caught, moved into them. */
+  movedFromDefault: number;
+  /** Months past `db.retentionMonths` this pass dropped. */
+  dropped: string[];
+  /** Months past retention kept because something still needs their rows, and what. */
+  kept: { month: string; reason: string }[];
+  /** Months it could not create or drop this time (a lock not had in time): tried again next pass. */
+  failed: { month: string; error: string }[];
+}
+
 /** What a commit is waiting for right now, so a stuck one can be named (see ingest-health.ts). */
 export type CommitPhase = 'a database connection' | 'the store epoch lock' | 'its statements' | 'the commit';
 
@@ -223,6 +379,8 @@ export type CommitWatch = (phase: CommitPhase) => void;
  */
 export interface HubStore {
   readonly kind: 'sqlite' | 'postgres';
+  /** Operator commands to stores and the dead letters they act on (command-store.ts). */
+  readonly commands: CommandStore;
   insertEventsOnce(
     storeId: string,
     epoch: string,
@@ -238,8 +396,48 @@ export interface HubStore {
     receivedAt: number,
     watch?: CommitWatch,
   ): Promise<CloseOutcome>;
-  recordStoreStatus(storeId: string, status: StoreStatusMessage, at: number): Promise<void>;
-  listStores(): Promise<StoreSummary[]>;
+  /** Records a retained status; `cameOnline` is true for the hub whose write turned the store online. */
+  recordStoreStatus(
+    storeId: string,
+    status: StoreStatusMessage,
+    at: number,
+  ): Promise<{ cameOnline: boolean }>;
+  /** Every store the hub has heard of (status, catalogue or events), or only `storeId` (none when unknown). */
+  listStores(storeId?: string): Promise<StoreSummary[]>;
+  /** One store's business day, till by till (docs/protocol.md, "Business days"). */
+  storeDay(storeId: string, businessDay: string): Promise<StoreDayRecord>;
+  /** Every till of every store that sold or closed on a business day. */
+  chainDay(businessDay: string): Promise<ChainTillDay[]>;
+  /** Verdicts no broker took yet (a hub stopped between commit and publish), judged before `before`. */
+  unsentDayVerdicts(before: number, limit: number): Promise<StoreDayVerdict[]>;
+  /** A store's verdicts judged since `since`: sent again when it comes back online. */
+  recentDayVerdicts(storeId: string, since: number, limit: number): Promise<DayResult[]>;
+  /** Marks verdicts as taken by the broker, unless a newer judgement replaced them meanwhile. */
+  markDayVerdictsSent(storeId: string, results: readonly DayResult[], sentAt: number): Promise<void>;
+  /** Per store, the days from `fromDay` to `toDay` (inclusive) that are not confirmed. */
+  unconfirmedDays(fromDay: string, toDay: string): Promise<UnconfirmedDays[]>;
+  /**
+   * Given a store's word that head office acknowledged `epoch` through `ackedThrough`: whether this hub
+   * asks it to send again from what the hub holds contiguously + 1. Once per (store, epoch, fromSeq)
+   * across every hub on the database, again after `reaskAfterMs` while unanswered.
+   */
+  planResend(
+    storeId: string,
+    epoch: string,
+    ackedThrough: number,
+    options: { hubId: string; now: number; reaskAfterMs: number; requestId: string },
+  ): Promise<ResendAsk | undefined>;
+  /** Unanswered resends of online stores last asked before `before`, for the re-ask sweep. */
+  dueResends(
+    before: number,
+    limit: number,
+  ): Promise<{ storeId: string; epoch: string; ackedThrough: number }[]>;
+  recordResendReport(
+    storeId: string,
+    epoch: string,
+    report: ResendReport['resend'],
+    at: number,
+  ): Promise<ResendReportOutcome>;
   /** Events in seq order; epoch defaults to the store's current one. */
   listTransactions(
     storeId: string,
@@ -269,6 +467,12 @@ export interface HubStore {
   /** Records a store's catalogue message: its region (null when it states none), and that it was heard. */
   recordStoreCatalogue(storeId: string, region: string | null, at: number): Promise<void>;
   knownStores(): Promise<KnownStore[]>;
+  /**
+   * Storage upkeep, run now and then by the hub (hub-maintenance.ts): PostgreSQL makes the coming months'
+   * partitions and drops months past `retentionMonths` (null: keep everything) that nothing needs; the
+   * embedded SQLite database is one table and has nothing to do.
+   */
+  maintain(options: { now: number; retentionMonths: number | null }): Promise<StorageMaintenance>;
   /** Hub-wide totals, from the per-epoch counters (no scan of the events). */
   counts(): Promise<{
     stored: number;

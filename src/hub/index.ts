@@ -2,6 +2,7 @@ export { startHub, type RunningHub, type HubDeps } from './hub.js';
 export type { HubHealth } from './hub-api.js';
 export { openHubStore } from './open-hub-store.js';
 export type {
+  ChainTillDay,
   CloseOutcome,
   EpochSummary,
   EventRecord,
@@ -14,9 +15,17 @@ export type {
   QuarantineRecord,
   RolloutFact,
   RolloutRecord,
+  ResendState,
+  StoreDayRecord,
   StoredEvent,
   StoreSummary,
+  TillDayRecord,
+  TillDayState,
 } from './hub-store.js';
+export { chainDayView, knownStore, storeDayView, type StoreDayView, type TillDayView } from './day-views.js';
+export type { ChainDaySummary } from './day-summary.js';
+export { exportStoreDay, DayNotConfirmedError, type DayExport } from './day-export.js';
+export { unconfirmedTills, type ExportManifest } from './export-manifest.js';
 export { parseStoreMessage } from './parse-event-batch.js';
 export { eventJson, exportLine, quarantineJson } from './served-json.js';
 export {

@@ -1,21 +1,41 @@
+import { dayCloseSchema as dayCloseContract, type DayClose } from '../contracts/day-close.js';
 import {
-  epochCloseSchema,
-  eventBatchSchema,
+  epochCloseSchema as epochCloseContract,
+  eventBatchSchema as eventBatchContract,
+  resendReportSchema as resendReportContract,
   SYNC_LIMITS,
   type EpochClose,
   type EventBatch,
+  type ResendReport,
+  type WithheldEvent,
 } from '../contracts/sync-messages.js';
-import { promotionAppliedBodySchema, promotionRefusedBodySchema } from '../contracts/promotion-sync.js';
-import { transactionSchema } from '../contracts/transaction.js';
+import {
+  promotionAppliedBodySchema as promotionAppliedContract,
+  promotionRefusedBodySchema as promotionRefusedContract,
+} from '../contracts/promotion-sync.js';
 import { textDigest } from '../lib/canonical-hash.js';
 import { errorMessage } from '../lib/errors.js';
 import { closeProblem } from './classify-close.js';
-import type { IncomingEvent, RolloutFact } from './hub-store.js';
+import { withheldDigest } from './classify-events.js';
+import { compiledSchema, judgeTransaction } from './compiled-validation.js';
+import type { IncomingEvent, RolloutFact, TallyFact } from './hub-store.js';
 
-/** One message of a store's events topic, judged: a batch of events, a part of an epoch close, or refused whole. */
+// The contract's schemas, compiled (compiled-validation.ts): the same rules, judged faster.
+const eventBatchSchema = compiledSchema(eventBatchContract);
+const epochCloseSchema = compiledSchema(epochCloseContract);
+const resendReportSchema = compiledSchema(resendReportContract);
+const dayCloseSchema = compiledSchema(dayCloseContract);
+const promotionAppliedBodySchema = compiledSchema(promotionAppliedContract);
+const promotionRefusedBodySchema = compiledSchema(promotionRefusedContract);
+
+/**
+ * One message of a store's events topic, judged: a batch of events (of `epoch`), a part of an epoch
+ * close, the store's answer to a resend command, or refused whole.
+ */
 export type ParsedMessage =
-  | { ok: true; kind: 'batch'; batch: EventBatch; events: IncomingEvent[] }
+  | { ok: true; kind: 'batch'; epoch: string; events: IncomingEvent[] }
   | { ok: true; kind: 'close'; close: EpochClose }
+  | { ok: true; kind: 'resend'; report: ResendReport }
   | { ok: false; reason: string };
 
 /**
@@ -47,6 +67,8 @@ type EventType = EventBatch['events'][number]['type'];
 interface Judged {
   invalidReason?: string;
   rollout?: RolloutFact;
+  tally?: TallyFact;
+  dayClose?: DayClose;
 }
 
 const issueText = (what: string, error: { issues: { path: PropertyKey[]; message: string }[] }) => {
@@ -63,11 +85,13 @@ function judgeBody(type: EventType, value: unknown): Judged {
     case 'sale':
     case 'return':
     case 'void': {
-      const tx = transactionSchema.safeParse(value);
+      const tx = judgeTransaction(value);
       if (!tx.success) return { invalidReason: issueText('transaction', tx.error) };
       if (tx.data.type !== type)
         return { invalidReason: `event type ${type} does not match the transaction's type ${tx.data.type}` };
-      return {};
+      return {
+        tally: { type: tx.data.type, currency: tx.data.currency, amount: tx.data.totals?.total ?? 0 },
+      };
     }
     case 'promotion-applied': {
       const body = promotionAppliedBodySchema.safeParse(value);
@@ -111,13 +135,41 @@ function judgeBody(type: EventType, value: unknown): Judged {
         },
       };
     }
-    case 'day-close':
-      return {
-        invalidReason:
-          'event type day-close is not accepted by this hub yet: it is held as rejected and the store dead-letters it; ' +
-          'retry it from the store once head office runs a hub that takes day closes',
-      };
+    case 'day-close': {
+      // The same schema the agent checks on capture, so head office refuses nothing the agent took. The
+      // till's identity (terminalId against its token) only the agent can check; here the close is filed
+      // under the terminal and day it names and compared with that till's transactions of that day.
+      const close = dayCloseSchema.safeParse(value);
+      if (!close.success) return { invalidReason: issueText('day close', close.error) };
+      return { dayClose: close.data };
+    }
   }
+}
+
+/**
+ * An event the store withheld (it fits no message the broker or head office takes): refused, so its seq
+ * is accounted for with the store's reason and the store dead-letters it on the answer. Filed under the
+ * till and transaction the marker names. Its digest is fixed per eventId (withheldDigest), so a
+ * redelivered marker matches, and the same event sent with its body at that seq is told from a conflict.
+ */
+function judgeWithheld(
+  event: EventBatch['events'][number],
+  withheld: WithheldEvent | undefined,
+): IncomingEvent {
+  const names = { terminalId: withheld?.terminalId, transactionId: withheld?.transactionId };
+  return {
+    seq: event.seq,
+    eventId: event.eventId,
+    type: event.type,
+    capturedAt: event.capturedAt,
+    terminalId: field(names, 'terminalId'),
+    transactionId: field(names, 'transactionId'),
+    businessDay: null,
+    bodyText: 'null',
+    bodyIsJson: true,
+    bodyHash: withheldDigest(event.eventId),
+    invalidReason: printable(`withheld by the store: ${withheld?.reason ?? 'no reason given'}`),
+  };
 }
 
 /**
@@ -126,6 +178,7 @@ function judgeBody(type: EventType, value: unknown): Judged {
  * re-serialising it would round a 20-digit loyalty number and reorder integer-like keys.
  */
 function judgeEvent(event: EventBatch['events'][number]): IncomingEvent {
+  if (event.body === undefined) return judgeWithheld(event, event.withheld);
   const text = event.body;
   let value: unknown;
   let bodyIsJson = false;
@@ -141,31 +194,70 @@ function judgeEvent(event: EventBatch['events'][number]): IncomingEvent {
     }
   }
   if (bodyIsJson) judged = judgeBody(event.type, value);
-  // Only the POS's transactions are filed under a terminal, a transaction and a business day.
+  // Only the POS's transactions are filed under a transaction id; a till's close is filed under its
+  // terminal and business day too, so a day's closes (its history) are found beside its sales.
   const isTransaction = event.type === 'sale' || event.type === 'return' || event.type === 'void';
+  const isFiled = isTransaction || event.type === 'day-close';
+  const valid = judged.invalidReason === undefined;
   return {
     seq: event.seq,
     eventId: event.eventId,
     type: event.type,
     capturedAt: event.capturedAt,
-    terminalId: isTransaction ? field(value, 'terminalId') : null,
+    terminalId: isFiled ? field(value, 'terminalId') : null,
     transactionId: isTransaction ? field(value, 'transactionId') : null,
-    businessDay: isTransaction ? field(value, 'businessDay') : null,
+    businessDay: isFiled ? field(value, 'businessDay') : null,
     bodyText: text,
     bodyIsJson,
     // Over the exact text: a redelivery carries the very same text, so the same digest.
     bodyHash: textDigest(text),
     invalidReason: judged.invalidReason,
-    ...(judged.rollout && judged.invalidReason === undefined ? { rollout: judged.rollout } : {}),
+    ...(judged.rollout && valid ? { rollout: judged.rollout } : {}),
+    ...(judged.tally && valid ? { tally: judged.tally } : {}),
+    ...(judged.dayClose && valid ? { dayClose: judged.dayClose } : {}),
   };
+}
+
+/**
+ * An event at a seq head office already held when it arrived: its text's digest decides whether it is
+ * the same event again (the usual case: a store publishing what it had no answer for yet), so its body is
+ * neither parsed nor validated unless it turns out to need writing (IncomingEvent.unjudged). Validation
+ * happens once per body, when it is first stored.
+ */
+function digestOnly(event: EventBatch['events'][number], text: string): IncomingEvent {
+  return {
+    seq: event.seq,
+    eventId: event.eventId,
+    type: event.type,
+    capturedAt: event.capturedAt,
+    terminalId: null,
+    transactionId: null,
+    businessDay: null,
+    bodyText: text,
+    bodyIsJson: false,
+    bodyHash: textDigest(text),
+    invalidReason: undefined,
+    unjudged: true,
+  };
+}
+
+/** What ingest knew of a store's epoch when a message arrived: every seq up to `through` is held. */
+export interface HeldThrough {
+  epoch: string;
+  through: number;
 }
 
 /**
  * Turns one MQTT message of a store's events topic into what the store can act on. The envelope must be
  * sound (else the whole message is refused with a reason); each body of a batch is then validated on its
  * own with the same schema the agent used, so one invalid event is rejected alone and the rest are stored.
+ * An event at a seq within `held` (what the hub committed of that epoch) is only digested (digestOnly).
  */
-export function parseStoreMessage(topicStoreId: string | undefined, payload: Buffer): ParsedMessage {
+export function parseStoreMessage(
+  topicStoreId: string | undefined,
+  payload: Buffer,
+  held?: HeldThrough,
+): ParsedMessage {
   if (payload.length > SYNC_LIMITS.maxBatchBytes) {
     return {
       ok: false,
@@ -178,17 +270,24 @@ export function parseStoreMessage(topicStoreId: string | undefined, payload: Buf
   } catch (error) {
     return { ok: false, reason: `not JSON: ${errorMessage(error)}` };
   }
-  // The two kinds are told apart by `close` (storeMessageSchema); checking against the one meant gives
-  // the publisher the field at fault rather than "matches neither".
-  const isClose = typeof json === 'object' && json !== null && 'close' in json;
-  const parsed = (isClose ? epochCloseSchema : eventBatchSchema).safeParse(json);
+  // The kinds are told apart by `close` and `resend` (storeMessageSchema); checking against the one meant
+  // gives the publisher the field at fault rather than "matches neither".
+  const kind =
+    typeof json === 'object' && json !== null
+      ? 'close' in json
+        ? 'close'
+        : 'resend' in json
+          ? 'resend'
+          : 'batch'
+      : 'batch';
+  const schema = { close: epochCloseSchema, resend: resendReportSchema, batch: eventBatchSchema }[kind];
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
+    const what = { close: 'an epoch close', resend: 'a resend report', batch: 'an events message' }[kind];
     return {
       ok: false,
-      reason: printable(
-        `not ${isClose ? 'an epoch close' : 'an events message'}: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
-      ),
+      reason: printable(`not ${what}: ${issue.path.join('.') || '(root)'}: ${issue.message}`),
     };
   }
   const message = parsed.data;
@@ -198,6 +297,15 @@ export function parseStoreMessage(topicStoreId: string | undefined, payload: Buf
       reason: `store ${message.storeId} published on the topic of store ${topicStoreId ?? '(none)'}`,
     };
   }
+  if ('resend' in message) {
+    const { requestId } = message.resend;
+    // The request id goes into the database and logs: no control characters into PostgreSQL.
+    return {
+      ok: true,
+      kind: 'resend',
+      report: { ...message, resend: { ...message.resend, requestId: printable(requestId) } },
+    };
+  }
   if ('close' in message) {
     const problem = closeProblem(message.epoch, message.close);
     if (problem) return { ok: false, reason: `unusable epoch close: ${problem}` };
@@ -205,5 +313,13 @@ export function parseStoreMessage(topicStoreId: string | undefined, payload: Buf
     const close = { ...message.close, reason: printable(message.close.reason) };
     return { ok: true, kind: 'close', close: { ...message, close } };
   }
-  return { ok: true, kind: 'batch', batch: message, events: message.events.map(judgeEvent) };
+  const heldSeqs = held?.epoch === message.epoch ? held.through : 0;
+  return {
+    ok: true,
+    kind: 'batch',
+    epoch: message.epoch,
+    events: message.events.map((e) =>
+      e.seq <= heldSeqs && e.body !== undefined ? digestOnly(e, e.body) : judgeEvent(e),
+    ),
+  };
 }

@@ -1,20 +1,22 @@
 import pg from 'pg';
 import { hubDbConfigSchema, type HubDbConfig } from '../contracts/hub-config.js';
-import type { EpochClose, StoreStatusMessage } from '../contracts/sync-messages.js';
-import { classifyClose, movedReason, type CloseFacts } from './classify-close.js';
+import type { DayResult } from '../contracts/day-close.js';
+import type { EpochClose, ResendReport, StoreStatusMessage } from '../contracts/sync-messages.js';
+import { classifyClose, closedBounds, movedReason } from './classify-close.js';
 import {
-  advanceContiguous,
   classifyEvents,
+  contiguityStep,
+  contiguousFromWrites,
   findGaps,
+  highestAfter,
+  seqsMaybeHeld,
   tallyInserts,
-  transactionKey,
-  type ExistingFacts,
 } from './classify-events.js';
 import type {
+  ChainTillDay,
   CloseOutcome,
   CommitWatch,
   EventRecord,
-  EventStatus,
   HubStore,
   IncomingEvent,
   InsertOutcome,
@@ -22,23 +24,47 @@ import type {
   NewPromotionVersion,
   PromotionVersionRecord,
   QuarantineRecord,
+  ResendAsk,
+  ResendReportOutcome,
   RolloutRecord,
+  StoreDayRecord,
+  StoreDayVerdict,
+  StorageMaintenance,
   StoreSummary,
+  UnconfirmedDays,
 } from './hub-store.js';
 import { DatabaseTooNewError } from '../lib/sqlite-migrations.js';
+import { batchFiling, isCalendarDay } from './event-filing.js';
 import { hubMigrations } from './hub-migrations.js';
+import { PostgresDayStore, writeDaysPostgres } from './postgres-day-store.js';
+import {
+  insertMovedRows,
+  insertRows,
+  lockStoreStream,
+  quarantineCopies,
+  readCloseFacts,
+  readFacts,
+} from './postgres-event-writes.js';
+import { maintainPartitions } from './postgres-partitions.js';
 import { PostgresPromotionStore, writeRolloutPostgres } from './postgres-promotion-store.js';
+import { PostgresCommandStore } from './postgres-command-store.js';
+import { PostgresResyncStore } from './postgres-resync-store.js';
 import { rolloutWrites } from './promotion-rows.js';
 import {
+  closeOutcome,
   CONTIGUITY_STEP,
+  EXPORTED_TYPES_SQL,
   GAP_SCAN_LIMIT,
-  isoFromMs,
-  storedBodyOf,
+  insertOutcome,
+  statusFields,
+  streamState,
   toEpochSummary,
   toEventRecord,
   toQuarantineRecord,
+  toStoreSummary,
   type EventRow,
   type QuarantineRow,
+  type StoreRow,
   type StreamRow,
 } from './hub-rows.js';
 
@@ -57,14 +83,17 @@ const MIGRATION_TIMEOUT_MS = 30 * 60_000;
 const CLIENT_GRACE_MS = 2_000;
 
 /**
- * Another hub can win a race on a unique index that spans epochs (the same eventId or POS transaction
- * under two epochs of one store, ingested at once) or both can deadlock on each other's index entries.
- * The batch is then classified again from scratch, seeing the winner's committed rows; a few tries are
- * plenty because the loser's second look finds the rows it collided with.
+ * A write can still meet a row it did not plan for on a unique index (another store's event carrying the
+ * same eventId), or be chosen as a deadlock victim (retention detaching a month while a late row of it
+ * arrives). The batch is then classified again from scratch, seeing the winner's committed rows; a few
+ * tries are plenty because the second look finds the rows it collided with.
  */
 const MAX_INSERT_ATTEMPTS = 3;
-/** deadlock_detected, serialization_failure: PostgreSQL aborted the transaction; redoing it is safe. */
-const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+/**
+ * deadlock_detected, serialization_failure: PostgreSQL aborted the transaction; unique_violation: a row
+ * the batch's classification did not see (postgres-event-writes.ts, insertRows). Redoing it is safe.
+ */
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001', '23505']);
 
 class LostInsertRace extends Error {
   override readonly name = 'LostInsertRace';
@@ -88,8 +117,10 @@ export type PostgresHubStoreOptions = Partial<Omit<HubDbConfig, 'url' | 'busyTim
 /**
  * The production hub database. Several hub processes share it (the broker's shared subscription
  * splits the stores between them, and may hand batches of one store to two hubs at once): each write
- * is one READ COMMITTED transaction that locks its store epoch's hub_streams row first, so batches of
- * one epoch are judged one after the other, each seeing what the previous one committed.
+ * is one READ COMMITTED transaction that first locks its store's hub_stores row, then its epoch's
+ * hub_streams row (postgres-event-writes.ts), so a store's writes are judged one after the other, each
+ * seeing what the previous one committed, whichever epoch or hub they come from. hub_events is
+ * partitioned by month (hub-migrations.ts, migration 6; postgres-partitions.ts keeps the months).
  *
  * Every wait is bounded (hub.json `db.*`): connecting or waiting for a pooled connection
  * (connectionTimeoutMillis), any one statement (statement_timeout, and the client's own query timeout
@@ -101,9 +132,19 @@ export class PostgresHubStore implements HubStore {
   readonly kind = 'postgres' as const;
   private closed = false;
   private readonly promotions: PostgresPromotionStore;
+  private readonly days: PostgresDayStore;
+  private readonly resync: PostgresResyncStore;
+  readonly commands: PostgresCommandStore;
 
   private constructor(private readonly pool: pg.Pool) {
     this.promotions = new PostgresPromotionStore(pool);
+    this.days = new PostgresDayStore(pool);
+    this.commands = new PostgresCommandStore(pool);
+    this.resync = new PostgresResyncStore(
+      (work) => this.transaction(work),
+      pool,
+      (c, storeId, epoch, from) => this.advance(c, storeId, epoch, from),
+    );
   }
 
   static async open(url: string, options: PostgresHubStoreOptions = {}): Promise<PostgresHubStore> {
@@ -171,10 +212,10 @@ export class PostgresHubStore implements HubStore {
 
   /**
    * READ COMMITTED, stated rather than inherited from the server's default, and enough: every decision
-   * of a write is taken after locking its store epoch's hub_streams row, and in READ COMMITTED each
-   * statement sees everything committed before it began, so the rows of the previous holder of that lock
-   * are all visible. What spans epochs (the same eventId or POS transaction under two epochs) is held
-   * by unique indexes: a write that loses such a race inserts fewer rows than planned and is redone.
+   * of a write is taken after locking its store's row, and in READ COMMITTED each statement sees
+   * everything committed before it began, so the rows of the previous holder of that lock are all
+   * visible. The unique indexes (per month, since hub_events is partitioned) stay as a second line: a
+   * write that still meets a row it did not expect inserts fewer rows than planned and is redone.
    */
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, watch?: CommitWatch): Promise<T> {
     watch?.('a database connection');
@@ -200,41 +241,22 @@ export class PostgresHubStore implements HubStore {
     }
   }
 
-  /** Creates the stream row if new and locks it until commit; another hub with this epoch waits here. */
-  private async lockStream(
-    c: pg.PoolClient,
-    storeId: string,
-    epoch: string,
-    receivedAt: number,
-    watch?: CommitWatch,
-  ): Promise<StreamRow> {
-    watch?.('the store epoch lock');
-    await c.query(
-      `INSERT INTO hub_streams (store_id, epoch, first_seen, last_seen, contiguous_through, highest_seq)
-       VALUES ($1, $2, $3, $3, 0, 0) ON CONFLICT (store_id, epoch) DO UPDATE SET last_seen = excluded.last_seen`,
-      [storeId, epoch, receivedAt],
-    );
-    const { rows } = await c.query<StreamRow>(
-      'SELECT * FROM hub_streams WHERE store_id = $1 AND epoch = $2 FOR UPDATE',
-      [storeId, epoch],
-    );
-    watch?.('its statements');
-    return rows[0]!;
-  }
-
   /** Contiguous-through after new rows, read a bounded step at a time from where it stood. */
   private async advance(c: pg.PoolClient, storeId: string, epoch: string, from: number): Promise<number> {
-    let through = from;
-    for (;;) {
-      const { rows } = await c.query<{ seq: string }>(
-        'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4',
-        [storeId, epoch, through, CONTIGUITY_STEP],
+    let step = { through: from, more: true };
+    while (step.more) {
+      const { rows } = await c.query<{ seq: string }>({
+        name: 'outpost-seqs-above',
+        text: 'SELECT seq FROM hub_events WHERE store_id = $1 AND epoch = $2 AND seq > $3 ORDER BY seq LIMIT $4',
+        values: [storeId, epoch, step.through, CONTIGUITY_STEP],
+      });
+      step = contiguityStep(
+        step.through,
+        rows.map((r) => num(r.seq)),
+        CONTIGUITY_STEP,
       );
-      const seqs = rows.map((r) => num(r.seq));
-      const next = advanceContiguous(through, seqs);
-      if (seqs.length < CONTIGUITY_STEP || next < seqs.at(-1)!) return next;
-      through = next;
     }
+    return step.through;
   }
 
   async insertEventsOnce(
@@ -257,8 +279,8 @@ export class PostgresHubStore implements HubStore {
   }
 
   /**
-   * Set-based: a fixed dozen statements whatever the batch size (the arrays travel as parameters), so
-   * a 500-event batch after an outage costs the same round trips as a single event.
+   * A fixed handful of round trips whatever the batch size (locks, lookups, rows, counters, days), so a
+   * 500-event batch after an outage costs about what a single event does.
    */
   private async insertBatch(
     c: pg.PoolClient,
@@ -268,157 +290,45 @@ export class PostgresHubStore implements HubStore {
     receivedAt: number,
     watch?: CommitWatch,
   ): Promise<InsertOutcome> {
-    const stream = await this.lockStream(c, storeId, epoch, receivedAt, watch);
-
-    const facts: ExistingFacts = {
-      bySeq: new Map(),
-      storedByEventId: new Map(),
-      storedByTransaction: new Map(),
-    };
-    // Each lookup probes a unique index once per batch element (LATERAL … LIMIT 1 keeps the planner from
-    // turning it into a scan of the store's whole history: on a table whose statistics lag behind its
-    // growth, `= ANY` and plain joins were planned as bitmap or hash scans, 20–60 ms per 500-event batch
-    // at 50,000 events and growing with the store). At most one row can match each probe.
-    const bySeq = await c.query<{
-      seq: string;
-      event_id: string;
-      body_hash: string | null;
-      status: EventStatus;
-    }>(
-      `SELECT e.seq, e.event_id, e.body_hash, e.status FROM unnest($3::bigint[]) AS b(seq)
-       CROSS JOIN LATERAL (SELECT seq, event_id, body_hash, status FROM hub_events
-                           WHERE store_id = $1 AND epoch = $2 AND seq = b.seq LIMIT 1) e`,
-      [storeId, epoch, events.map((e) => e.seq)],
+    const stream = await lockStoreStream(c, storeId, epoch, receivedAt, null, watch);
+    const held = streamState(stream);
+    const filing = batchFiling(events, receivedAt);
+    const facts = await readFacts(
+      c,
+      storeId,
+      epoch,
+      events,
+      filing,
+      seqsMaybeHeld(events, held.highestSeq),
+      stream,
     );
-    for (const r of bySeq.rows)
-      facts.bySeq.set(num(r.seq), { eventId: r.event_id, bodyHash: r.body_hash, status: r.status });
-    const byEventId = await c.query<{ event_id: string; epoch: string; seq: string }>(
-      `SELECT e.event_id, e.epoch, e.seq FROM unnest($1::text[]) AS b(event_id)
-       CROSS JOIN LATERAL (SELECT event_id, epoch, seq FROM hub_events
-                           WHERE status = 'stored' AND event_id = b.event_id LIMIT 1) e`,
-      [events.map((e) => e.eventId)],
-    );
-    for (const r of byEventId.rows)
-      facts.storedByEventId.set(r.event_id, { epoch: r.epoch, seq: num(r.seq) });
-    const keyed = events.filter((e) => e.terminalId && e.transactionId);
-    if (keyed.length > 0) {
-      const byTransaction = await c.query<{
-        terminal_id: string;
-        transaction_id: string;
-        epoch: string;
-        seq: string;
-        body_hash: string;
-        body: string;
-      }>(
-        `SELECT e.terminal_id, e.transaction_id, e.epoch, e.seq, e.body_hash, e.body
-         FROM unnest($2::text[], $3::text[]) AS b(terminal_id, transaction_id)
-         CROSS JOIN LATERAL (SELECT terminal_id, transaction_id, epoch, seq, body_hash, body FROM hub_events
-                             WHERE store_id = $1 AND status = 'stored' AND terminal_id = b.terminal_id
-                               AND transaction_id = b.transaction_id LIMIT 1) e`,
-        [storeId, keyed.map((e) => e.terminalId), keyed.map((e) => e.transactionId)],
-      );
-      for (const r of byTransaction.rows) {
-        facts.storedByTransaction.set(transactionKey(r.terminal_id, r.transaction_id), {
-          epoch: r.epoch,
-          seq: num(r.seq),
-          bodyHash: r.body_hash,
-          bodyText: r.body,
-        });
-      }
-    }
-
     const plan = classifyEvents(epoch, events, facts);
-    if (plan.inserts.length > 0) {
-      const rows = plan.inserts;
-      // DO NOTHING (every unique index) instead of failing: a concurrent hub holding another epoch of
-      // this store, or another store, may have committed the same eventId or POS transaction since we
-      // looked. Fewer rows back than planned means our classification is stale: roll back and redo it.
-      // The rows travel as one JSON document: the driver's text[] literal escaping of 500 JSON bodies cost
-      // more hub CPU than the insert itself, where JSON.stringify escapes them natively.
-      const inserted = await c.query(
-        `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
-           transaction_id, business_day, captured_at, body_hash, body)
-         SELECT $1::text, $2::text, $3::bigint, r.seq, r.event_id, r.type, r.status, r.reason, r.terminal_id,
-           r.transaction_id, r.business_day, r.captured_at, r.body_hash, r.body
-         FROM json_to_recordset($4::json) AS r(seq bigint, event_id text, type text, status text, reason text,
-           terminal_id text, transaction_id text, business_day text, captured_at text, body_hash text, body text)
-         ON CONFLICT DO NOTHING RETURNING seq`,
-        [
-          storeId,
-          epoch,
-          receivedAt,
-          JSON.stringify(
-            rows.map(({ event: e, status, reason }) => ({
-              seq: e.seq,
-              event_id: e.eventId,
-              type: e.type,
-              status,
-              reason,
-              terminal_id: e.terminalId,
-              transaction_id: e.transactionId,
-              business_day: e.businessDay,
-              captured_at: e.capturedAt,
-              body_hash: e.bodyHash,
-              body: storedBodyOf(e),
-            })),
-          ),
-        ],
+    const filedOn = new Map(events.map((e, i) => [e, filing.filedOn[i]!]));
+    const inserted = await insertRows(c, storeId, epoch, plan.inserts, (e) => filedOn.get(e)!, receivedAt);
+    if (inserted !== plan.inserts.length) {
+      throw new LostInsertRace(
+        `store ${storeId} epoch ${epoch}: a concurrent writer stored ${plan.inserts.length - inserted} of this batch's events first (a batch is judged again up to ${MAX_INSERT_ATTEMPTS} times)`,
       );
-      if (inserted.rowCount !== rows.length) {
-        throw new LostInsertRace(
-          `store ${storeId} epoch ${epoch}: a concurrent writer stored ${rows.length - (inserted.rowCount ?? 0)} of this batch's events first (a batch is judged again up to ${MAX_INSERT_ATTEMPTS} times)`,
-        );
-      }
     }
-    let quarantined = 0;
-    if (plan.quarantine.length > 0) {
-      const q = plan.quarantine;
-      // A redelivered conflicting event (QoS 1, agent retransmission) is the same evidence again, not
-      // a new incident: keep one row per (seq, body), so the operator's count means distinct events.
-      const inserted = await c.query(
-        `INSERT INTO hub_quarantine (store_id, epoch, received_at, seq, event_id, reason, body_hash, body)
-         SELECT DISTINCT ON (n.seq, n.body_hash) $1::text, $2::text, $3::bigint, n.*
-         FROM unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[]) AS n(seq, event_id, reason, body_hash, body)
-         WHERE NOT EXISTS (SELECT 1 FROM hub_quarantine h
-                           WHERE h.store_id = $1 AND h.epoch = $2 AND h.seq = n.seq AND h.body_hash = n.body_hash)`,
-        [
-          storeId,
-          epoch,
-          receivedAt,
-          q.map((r) => r.event.seq),
-          q.map((r) => r.event.eventId),
-          q.map((r) => r.reason),
-          q.map((r) => r.event.bodyHash),
-          q.map((r) => storedBodyOf(r.event)),
-        ],
-      );
-      quarantined = inserted.rowCount ?? 0;
-    }
+    const quarantined = await quarantineCopies(c, storeId, epoch, plan.quarantine, receivedAt);
     await writeRolloutPostgres(c, storeId, rolloutWrites(plan.inserts), receivedAt);
 
-    const contiguous = await this.advance(c, storeId, epoch, num(stream.contiguous_through));
-    const highest = Math.max(num(stream.highest_seq), ...plan.inserts.map((r) => r.event.seq));
+    const written = plan.inserts.map((r) => r.event.seq);
+    const contiguous =
+      contiguousFromWrites(held, written) ?? (await this.advance(c, storeId, epoch, held.contiguousThrough));
+    const highest = highestAfter(held.highestSeq, written);
     const tally = tallyInserts(plan.inserts);
-    await c.query(
-      `UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4, stored = stored + $5,
-         rejected = rejected + $6, duplicates = duplicates + $7 WHERE store_id = $1 AND epoch = $2`,
-      [storeId, epoch, contiguous, highest, tally.stored, tally.rejected, tally.duplicate],
-    );
-    await c.query(
-      `INSERT INTO hub_stores (store_id, current_epoch, last_seen, quarantined) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (store_id) DO UPDATE SET last_seen = excluded.last_seen,
-         current_epoch = coalesce(hub_stores.current_epoch, excluded.current_epoch),
-         quarantined = hub_stores.quarantined + excluded.quarantined`,
-      [storeId, epoch, receivedAt, quarantined],
-    );
-    return {
-      ackedThrough: contiguous,
-      highestSeq: highest,
-      rejected: plan.rejected,
-      conflicts: plan.conflicts,
-      stored: plan.stored,
-      duplicates: plan.duplicates,
-    };
+    const copied = quarantined.filter((q) => !q.alreadyHeld).length;
+    await c.query({
+      name: 'outpost-stream-after-batch',
+      text: `WITH counted AS (UPDATE hub_stores SET quarantined = quarantined + $8 WHERE store_id = $1 AND $8 > 0)
+        UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4, stored = stored + $5,
+          rejected = rejected + $6, duplicates = duplicates + $7 WHERE store_id = $1 AND epoch = $2`,
+      values: [storeId, epoch, contiguous, highest, tally.stored, tally.rejected, tally.duplicate, copied],
+    });
+    // The store's hub_stores row is locked since the first statement: see writeDaysPostgres.
+    const days = await writeDaysPostgres(c, storeId, plan.inserts, epoch, receivedAt);
+    return insertOutcome(plan, { contiguous, highest, quarantined, stream, days });
   }
 
   async closeEpoch(
@@ -429,72 +339,23 @@ export class PostgresHubStore implements HubStore {
     watch?: CommitWatch,
   ): Promise<CloseOutcome> {
     return this.transaction(async (c) => {
-      const stream = await this.lockStream(c, storeId, epoch, receivedAt, watch);
-      const seqs = close.moved.map((m) => m.seq);
-      const facts: CloseFacts = { bySeq: new Map(), quarantinedBySeq: new Map() };
-      const rows = await c.query<{
-        seq: string;
-        event_id: string;
-        status: EventStatus;
-        moved_to_epoch: string | null;
-        moved_to_seq: string | null;
-      }>(
-        `SELECT e.seq, e.event_id, e.status, e.moved_to_epoch, e.moved_to_seq FROM unnest($3::bigint[]) AS b(seq)
-         CROSS JOIN LATERAL (SELECT seq, event_id, status, moved_to_epoch, moved_to_seq FROM hub_events
-                             WHERE store_id = $1 AND epoch = $2 AND seq = b.seq LIMIT 1) e`,
-        [storeId, epoch, seqs],
+      const stream = await lockStoreStream(c, storeId, epoch, receivedAt, close, watch);
+      const facts = await readCloseFacts(
+        c,
+        storeId,
+        epoch,
+        close.moved.map((m) => m.seq),
       );
-      for (const r of rows.rows) {
-        facts.bySeq.set(num(r.seq), {
-          eventId: r.event_id,
-          status: r.status,
-          movedTo:
-            r.moved_to_epoch !== null && r.moved_to_seq !== null
-              ? { epoch: r.moved_to_epoch, seq: num(r.moved_to_seq) }
-              : null,
-        });
-      }
-      const copies = await c.query<{
-        seq: string;
-        event_id: string;
-        moved_to_epoch: string | null;
-        moved_to_seq: string | null;
-      }>(
-        `SELECT seq, event_id, moved_to_epoch, moved_to_seq FROM hub_quarantine
-         WHERE store_id = $1 AND epoch = $2 AND seq = ANY($3::bigint[])`,
-        [storeId, epoch, seqs],
-      );
-      for (const r of copies.rows) {
-        const list = facts.quarantinedBySeq.get(num(r.seq)) ?? [];
-        list.push({
-          eventId: r.event_id,
-          movedTo:
-            r.moved_to_epoch !== null && r.moved_to_seq !== null
-              ? { epoch: r.moved_to_epoch, seq: num(r.moved_to_seq) }
-              : null,
-        });
-        facts.quarantinedBySeq.set(num(r.seq), list);
-      }
-
       const plan = classifyClose(close, facts);
-      if (plan.movedRows.length > 0) {
-        // The stream lock makes this writer the only one at these seqs: every planned row goes in.
-        await c.query(
-          `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, status, reason, moved_to_epoch, moved_to_seq)
-           SELECT $1::text, $2::text, $3::bigint, m.seq, m.event_id, 'moved', m.reason, $4::text, m.to_seq
-           FROM unnest($5::bigint[], $6::text[], $7::text[], $8::bigint[]) AS m(seq, event_id, reason, to_seq)`,
-          [
-            storeId,
-            epoch,
-            receivedAt,
-            close.nextEpoch,
-            plan.movedRows.map((m) => m.seq),
-            plan.movedRows.map((m) => m.eventId),
-            plan.movedRows.map((m) => movedReason(close, m.toSeq)),
-            plan.movedRows.map((m) => m.toSeq),
-          ],
-        );
-      }
+      // The locks make this writer the only one at these seqs: every planned row goes in.
+      await insertMovedRows(
+        c,
+        storeId,
+        epoch,
+        close,
+        plan.movedRows.map((m) => ({ ...m, reason: movedReason(close, m.toSeq) })),
+        receivedAt,
+      );
       if (plan.markInQuarantine.length > 0) {
         await c.query(
           `UPDATE hub_quarantine q SET moved_to_epoch = $3, moved_to_seq = m.to_seq
@@ -512,12 +373,7 @@ export class PostgresHubStore implements HubStore {
       }
 
       const contiguous = await this.advance(c, storeId, epoch, num(stream.contiguous_through));
-      const highest = Math.max(num(stream.highest_seq), ...plan.movedRows.map((m) => m.seq));
-      const closedAtSeq = Math.max(
-        stream.closed_at_seq === null ? 0 : num(stream.closed_at_seq),
-        close.lastSeq,
-        highest,
-      );
+      const bounds = closedBounds(streamState(stream), close, plan);
       await c.query(
         `UPDATE hub_streams SET contiguous_through = $3, highest_seq = $4, moved = moved + $5, closed_at_seq = $6,
            next_epoch = coalesce(next_epoch, $7), closed_at = coalesce(closed_at, $8)
@@ -526,41 +382,40 @@ export class PostgresHubStore implements HubStore {
           storeId,
           epoch,
           contiguous,
-          highest,
+          bounds.highestSeq,
           plan.movedRows.length,
-          closedAtSeq,
+          bounds.closedAtSeq,
           close.nextEpoch,
           receivedAt,
         ],
       );
-      await c.query(
-        `INSERT INTO hub_stores (store_id, current_epoch, last_seen, quarantined) VALUES ($1, $2, $3, 0)
-         ON CONFLICT (store_id) DO UPDATE SET last_seen = excluded.last_seen,
-           current_epoch = CASE WHEN hub_stores.current_epoch IS NULL OR hub_stores.current_epoch = $4
-             THEN excluded.current_epoch ELSE hub_stores.current_epoch END`,
-        [storeId, close.nextEpoch, receivedAt, epoch],
-      );
-      return {
-        ackedThrough: contiguous,
-        highestSeq: highest,
-        moved: plan.movedRows.length,
-        markedInQuarantine: plan.markInQuarantine.length,
-        alreadyHeld: plan.alreadyHeld,
-        unmatched: plan.unmatched,
-        closedAtSeq,
-      };
+      return closeOutcome(plan, { contiguous, ...bounds });
     }, watch);
   }
 
-  async recordStoreStatus(storeId: string, status: StoreStatusMessage, at: number): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO hub_stores (store_id, current_epoch, last_seen, online, status_at, reported_backlog, agent_version, quarantined)
-       VALUES ($1, $2, $3, $4, $3, $5, $6, 0)
+  async recordStoreStatus(
+    storeId: string,
+    status: StoreStatusMessage,
+    at: number,
+  ): Promise<{ cameOnline: boolean }> {
+    const fields = statusFields(status);
+    // What the store says of its unsent events and acknowledgements stands until it next says it online:
+    // the broker's last will ("offline") says nothing of them. `before` reads the row as it was, so the
+    // hub whose write turns the store online knows it (two hubs at once may both think so: harmless).
+    const { rows } = await this.pool.query<{ was_online: boolean | null }>(
+      `WITH before AS (SELECT online FROM hub_stores WHERE store_id = $1)
+       INSERT INTO hub_stores (store_id, current_epoch, last_seen, online, status_at, reported_backlog, agent_version,
+         quarantined, oldest_unsent_at, unsent_by_day, acked)
+       VALUES ($1, $2, $3, $4, $3, $5, $6, 0, $7, $8, $9)
        ON CONFLICT (store_id) DO UPDATE SET
          current_epoch = coalesce(excluded.current_epoch, hub_stores.current_epoch),
          last_seen = excluded.last_seen, online = excluded.online, status_at = excluded.status_at,
          reported_backlog = coalesce(excluded.reported_backlog, hub_stores.reported_backlog),
-         agent_version = coalesce(excluded.agent_version, hub_stores.agent_version)`,
+         agent_version = coalesce(excluded.agent_version, hub_stores.agent_version),
+         oldest_unsent_at = CASE WHEN excluded.online THEN excluded.oldest_unsent_at ELSE hub_stores.oldest_unsent_at END,
+         unsent_by_day = CASE WHEN excluded.online THEN excluded.unsent_by_day ELSE hub_stores.unsent_by_day END,
+         acked = CASE WHEN excluded.online THEN excluded.acked ELSE hub_stores.acked END
+       RETURNING (SELECT online FROM before) AS was_online`,
       [
         storeId,
         status.epoch ?? null,
@@ -568,23 +423,25 @@ export class PostgresHubStore implements HubStore {
         status.state === 'online',
         status.backlog ?? null,
         status.version ?? null,
+        fields.oldestUnsentAt,
+        fields.unsentByDay,
+        fields.acked,
       ],
     );
+    return { cameOnline: status.state === 'online' && rows[0]?.was_online !== true };
   }
 
-  async listStores(): Promise<StoreSummary[]> {
-    const stores = await this.pool.query<{
-      store_id: string;
-      current_epoch: string | null;
-      last_seen: string | null;
-      online: boolean;
-      reported_backlog: number | null;
-      agent_version: string | null;
-      quarantined: number;
-    }>('SELECT * FROM hub_stores ORDER BY store_id');
-    const streams = await this.pool.query<StreamRow>(
-      'SELECT * FROM hub_streams ORDER BY store_id, first_seen, epoch',
+  async listStores(storeId?: string): Promise<StoreSummary[]> {
+    const only = [storeId ?? null];
+    const stores = await this.pool.query<StoreRow>(
+      'SELECT * FROM hub_stores WHERE $1::text IS NULL OR store_id = $1 ORDER BY store_id',
+      only,
     );
+    const streams = await this.pool.query<StreamRow>(
+      'SELECT * FROM hub_streams WHERE $1::text IS NULL OR store_id = $1 ORDER BY store_id, first_seen, epoch',
+      only,
+    );
+    const resends = await this.resync.all();
     const epochsOf = new Map<string, StoreSummary['epochs']>();
     for (const st of streams.rows) {
       const contiguousThrough = num(st.contiguous_through);
@@ -599,19 +456,59 @@ export class PostgresHubStore implements HubStore {
             ).rows.map((r) => num(r.seq))
           : [];
       const list = epochsOf.get(st.store_id) ?? [];
-      list.push(toEpochSummary(st, findGaps(contiguousThrough, seqsAbove)));
+      list.push(toEpochSummary(st, findGaps(contiguousThrough, seqsAbove), resends));
       epochsOf.set(st.store_id, list);
     }
-    return stores.rows.map((s) => ({
-      storeId: s.store_id,
-      currentEpoch: s.current_epoch,
-      online: s.online,
-      lastSeen: isoFromMs(s.last_seen),
-      reportedBacklog: s.reported_backlog,
-      agentVersion: s.agent_version,
-      quarantined: s.quarantined,
-      epochs: epochsOf.get(s.store_id) ?? [],
-    }));
+    return stores.rows.map((s) => toStoreSummary(s, epochsOf.get(s.store_id) ?? []));
+  }
+
+  storeDay(storeId: string, businessDay: string): Promise<StoreDayRecord> {
+    return this.days.storeDay(storeId, businessDay);
+  }
+
+  chainDay(businessDay: string): Promise<ChainTillDay[]> {
+    return this.days.chainDay(businessDay);
+  }
+
+  unsentDayVerdicts(before: number, limit: number): Promise<StoreDayVerdict[]> {
+    return this.days.unsentVerdicts(before, limit);
+  }
+
+  recentDayVerdicts(storeId: string, since: number, limit: number): Promise<DayResult[]> {
+    return this.days.recentVerdicts(storeId, since, limit);
+  }
+
+  markDayVerdictsSent(storeId: string, results: readonly DayResult[], sentAt: number): Promise<void> {
+    return this.days.markSent(storeId, results, sentAt);
+  }
+
+  unconfirmedDays(fromDay: string, toDay: string): Promise<UnconfirmedDays[]> {
+    return this.days.unconfirmedDays(fromDay, toDay);
+  }
+
+  planResend(
+    storeId: string,
+    epoch: string,
+    ackedThrough: number,
+    options: { hubId: string; now: number; reaskAfterMs: number; requestId: string },
+  ): Promise<ResendAsk | undefined> {
+    return this.resync.planResend(storeId, epoch, ackedThrough, options);
+  }
+
+  dueResends(
+    before: number,
+    limit: number,
+  ): Promise<{ storeId: string; epoch: string; ackedThrough: number }[]> {
+    return this.resync.dueResends(before, limit);
+  }
+
+  recordResendReport(
+    storeId: string,
+    epoch: string,
+    report: ResendReport['resend'],
+    at: number,
+  ): Promise<ResendReportOutcome> {
+    return this.resync.recordResendReport(storeId, epoch, report, at);
   }
 
   async listTransactions(
@@ -635,9 +532,13 @@ export class PostgresHubStore implements HubStore {
   }
 
   async exportDay(storeId: string, businessDay: string): Promise<EventRecord[]> {
+    // Stored transactions are filed under their business day (event-filing.ts): one month partition.
+    if (!isCalendarDay(businessDay)) return [];
     const rows = await this.pool.query<EventRow>(
       `SELECT e.* FROM hub_events e JOIN hub_streams s ON s.store_id = e.store_id AND s.epoch = e.epoch
-       WHERE e.store_id = $1 AND e.business_day = $2 AND e.status = 'stored' ORDER BY s.first_seen, e.epoch, e.seq`,
+       WHERE e.store_id = $1 AND e.business_day = $2 AND e.status = 'stored' AND e.type IN ${EXPORTED_TYPES_SQL}
+         AND e.filed_on = $2::date
+       ORDER BY s.first_seen, e.epoch, e.seq`,
       [storeId, businessDay],
     );
     return rows.rows.map(toEventRecord);
@@ -711,6 +612,10 @@ export class PostgresHubStore implements HubStore {
 
   knownStores(): Promise<KnownStore[]> {
     return this.promotions.knownStores();
+  }
+
+  maintain(options: { now: number; retentionMonths: number | null }): Promise<StorageMaintenance> {
+    return maintainPartitions(this.pool, options);
   }
 
   async close(): Promise<void> {

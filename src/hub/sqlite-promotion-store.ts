@@ -11,21 +11,14 @@ import {
   type RolloutRow,
   type RolloutWrite,
 } from './promotion-rows.js';
+import type { SqliteStatements } from './sqlite-statements.js';
 
 /** The promotion tables of the embedded hub database (hub-migrations.ts, migration 3). */
 export class SqlitePromotionStore {
-  /** Prepared once: preparing costs more than running these small statements. */
-  private readonly statements = new Map<string, Database.Statement>();
-
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly sql: SqliteStatements) {}
 
   private prepare(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
+    return this.sql.get(sql);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /**
@@ -13,7 +13,8 @@ export function canonicalHash(value: unknown): string {
 
 /** A digest of the exact text: cheap, and equal for byte-identical re-submissions (the usual retry). */
 export function textDigest(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  // The one-shot form: the same SHA-256, without a Hash object per call (a third of the cost of a 1 KB body).
+  return hash('sha256', text, 'base64url');
 }
 
 /** Whole strings (kept as they are, digits inside them included) and the number tokens between them. */

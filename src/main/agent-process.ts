@@ -9,10 +9,8 @@ import { agentConfigSchema } from '../contracts/agent-config.js';
 import { loadConfigFile } from '../lib/config-file.js';
 import { errorMessage } from '../lib/errors.js';
 import { closeLogger, createLogger, type Logger } from '../lib/logger.js';
-import { OUTPOST_VERSION } from '../lib/version.js';
 import { AGENT_CONFIG_ARG, type AgentReport } from './agent-link-messages.js';
 import { serveShellAgent } from './agent-service.js';
-import { shellAgentFrom } from './running-agent-seam.js';
 
 async function main(): Promise<void> {
   const port = process.parentPort;
@@ -30,11 +28,11 @@ async function main(): Promise<void> {
       console: config.log.console,
       retainDays: config.log.retainDays,
     });
+    // The running agent is the shell's seam itself (ShellAgent): commits in flight, storage, the window.
     const running = await startAgent(config, { logger });
-    const agent = shellAgentFrom(running, { version: OUTPOST_VERSION, logger });
     const log = logger;
     const service = serveShellAgent({
-      agent,
+      agent: running,
       post,
       onStopped: () => {
         service.close();

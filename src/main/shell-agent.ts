@@ -2,9 +2,13 @@ import type { DeadLetterActionOutcome, WindowLinkState, WindowSnapshot } from '.
 
 /**
  * The seam between the store agent and the desktop shell. The agent's running handle implements
- * `ShellAgent` in the process that hosts it; the shell, in Electron's main process, sees the same seam
- * across the process boundary as `HostedAgent`, where every read is a question that may wait.
+ * `ShellAgent` in the process that hosts it (the agent's utility process); the shell, in Electron's main
+ * process, sees the same seam across the process boundary as `HostedAgent`, where every read is a
+ * question that may wait.
  */
+
+/** The running agent's seam, defined by the store core (src/agent/window-service.ts). */
+export type { ShellAgent } from '../agent/window-service.js';
 
 /** What an update install or a quit must know about the agent before it goes ahead. */
 export interface AgentReadiness {
@@ -14,21 +18,6 @@ export interface AgentReadiness {
   storageWritable: boolean;
   /** Sales on this PC that head office has not acknowledged yet. */
   unsentCount: number;
-}
-
-/** The store agent's running handle, as the desktop shell uses it. */
-export interface ShellAgent {
-  commitsInFlight(): number;
-  storageWritable(): boolean;
-  unsentCount(): number;
-  /** What the status window shows; the update line is the shell's to fill in. */
-  windowSnapshot(): Promise<WindowSnapshot>;
-  /** Calls `listener` whenever the snapshot may have changed; returns the unsubscribe. */
-  onChange(listener: () => void): () => void;
-  retryDeadLetter(eventId: string): Promise<DeadLetterActionOutcome>;
-  discardDeadLetter(eventId: string, note: string): Promise<DeadLetterActionOutcome>;
-  /** Stops taking sales, finishes the commits in flight, closes the outbox. */
-  stop(): Promise<void>;
 }
 
 /** What `HostedAgent.stop()` learnt on the way down, for the decision to install an update on quit. */

@@ -1,7 +1,9 @@
 /**
  * The pure core of promotions: signing and verification, the store's decision on a received version and
  * its catalogue statement, what is in force at an instant in the store's time zone, and basket pricing.
- * No I/O: the agent and the hub wrap these in their own storage and transport.
+ * No I/O: the agent and the hub wrap these in their own storage and transport. The agent's wrapping is at
+ * the end: its catalogue in the outbox database (catalogue-store.ts) and the service that applies received
+ * versions and answers tills from memory (catalogue-service.ts).
  */
 export {
   generateSigningKeyPair,
@@ -53,3 +55,32 @@ export {
 } from './pricing-index.js';
 export { priceBasket } from './pricing.js';
 export { createBasketPricer, type BasketPricer } from './basket-pricer.js';
+export { activePromotionsAnswer } from './active-answer.js';
+export { refusalAdvice, type RefusalAdvice } from './refusal-advice.js';
+export {
+  appliedRecord,
+  receivedDocumentDigest,
+  refusalKey,
+  refusedRecord,
+  trustSettingsKey,
+} from './rollout-records.js';
+export {
+  CatalogueOrderError,
+  createCatalogueStore,
+  type CatalogueStore,
+  type CatalogueWrite,
+  type OutboxWriter,
+  type StoredPromotion,
+  type StoredRefusal,
+  type WriteOutcome,
+} from './catalogue-store.js';
+export { CatalogueAnswers } from './catalogue-answers.js';
+export {
+  decideVersions,
+  MAX_MESSAGE_BYTES,
+  type DecidedVersions,
+  type DecisionContext,
+  type HeldPromotion,
+  type ReceivedMessage,
+} from './received-versions.js';
+export { CatalogueService, type CatalogueServiceOptions, type CatalogueTuning } from './catalogue-service.js';

@@ -1,4 +1,5 @@
 import type { WindowLinkState, WindowSnapshot } from '../contracts/window-api.js';
+import { problemWords } from './agent-words.js';
 import type { Formatter } from './format.js';
 import { text } from './text.js';
 
@@ -28,10 +29,11 @@ export function describeState(snapshot: WindowSnapshot, link: WindowLinkState, f
 
   if (status.capture.state === 'unavailable') {
     const problem = status.problems.find((p) => p.code === 'capture-unavailable');
+    const words = problem && problemWords(problem, status.now, format);
     return {
       tone: 'critical',
       headline: text.state.captureDown,
-      detail: problem ? `${problem.message} ${problem.action}` : (status.capture.message ?? null),
+      detail: words ? `${words.message} ${words.action}` : (status.capture.message ?? null),
     };
   }
 

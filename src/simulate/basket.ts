@@ -1,4 +1,5 @@
 import { lineAmount } from '../contracts/money.js';
+import type { Basket, PricedBasket } from '../contracts/promotion.js';
 import type { Transaction, TransactionLine, TransactionTender } from '../contracts/transaction.js';
 import { CATALOGUE, type CatalogueItem } from './catalogue.js';
 import { chance, code, deriveSeed, intBetween, mulberry32, pick, weighted, type Random } from './random.js';
@@ -41,9 +42,30 @@ export interface PlannedSubmission {
   bodyText: string;
 }
 
+/** A new sale waiting for the agent's prices: what the till asks, and how it finishes the sale. */
+export interface PlannedBasket {
+  kind: 'basket';
+  till: number;
+  /** For `POST /v1/baskets/price`: the lines numbered from 1, priced at the sale's own instant. */
+  basket: Basket;
+  /**
+   * The sale with the discounts the agent answered; null when it could not price the basket (the sale
+   * then goes at shelf prices, as a till without promotions would sell). Call it once.
+   */
+  complete(priced: PricedBasket | null): PlannedSubmission;
+}
+
 export interface BasketGenerator {
-  /** What till `till` submits at instant `at` (ms since the epoch). */
+  /**
+   * What till `till` submits at instant `at` (ms since the epoch), with the simulator's own stand-in
+   * promotions (catalogue.ts).
+   */
   next(till: number, at: number): PlannedSubmission;
+  /**
+   * The same, except that a new sale comes back as a basket for the agent to price, so the sale carries
+   * the promotions the store holds. Returns, voids and retries come back ready, as from `next`.
+   */
+  nextForPricing(till: number, at: number): PlannedSubmission | PlannedBasket;
   /**
    * Tells the generator the agent stored this submission (201, or 200 duplicate). Only stored sales are
    * returned or voided later, and only stored bodies are retried, so every reference points at
@@ -117,7 +139,8 @@ export function createBasketGenerator(options: BasketGeneratorOptions): BasketGe
 
   const takeSale = (index: number): SaleTransaction => storedSales.splice(index, 1)[0]!;
 
-  const plan = (till: TillState, at: number): Transaction => {
+  /** A void or a return when the dice say so and there is a stored sale to refer to; else undefined. */
+  const planReference = (till: TillState, at: number): Transaction | undefined => {
     const { random } = till;
     if (chance(random, voidProbability)) {
       // A void cancels a recent sale of the same terminal: the cashier's own till, minutes later.
@@ -136,20 +159,57 @@ export function createBasketGenerator(options: BasketGeneratorOptions): BasketGe
       const sale = takeSale(intBetween(random, 0, storedSales.length - 1));
       return returnOf(header(till, at), sale, random);
     }
-    return saleOf(header(till, at), random);
+    return undefined;
   };
+
+  const tillAt = (tillIndex: number): TillState => {
+    const till = tills[tillIndex];
+    if (!till) throw new RangeError(`no till ${tillIndex}: there are ${tills.length}`);
+    return till;
+  };
+
+  /** A deliberate re-send of an accepted body, when the dice say so. */
+  const planRetry = (till: TillState, tillIndex: number): PlannedSubmission | undefined => {
+    const earlier = retryable.get(till.terminalId);
+    if (earlier && earlier.length > 0 && chance(till.random, retryProbability)) {
+      const original = pick(till.random, earlier);
+      return { ...original, kind: 'retry', till: tillIndex };
+    }
+    return undefined;
+  };
+
+  const ready = (tillIndex: number, transaction: Transaction): PlannedSubmission => ({
+    kind: 'new',
+    till: tillIndex,
+    transaction,
+    bodyText: JSON.stringify(transaction),
+  });
 
   return {
     next(tillIndex, at) {
-      const till = tills[tillIndex];
-      if (!till) throw new RangeError(`no till ${tillIndex}: there are ${tills.length}`);
-      const earlier = retryable.get(till.terminalId);
-      if (earlier && earlier.length > 0 && chance(till.random, retryProbability)) {
-        const original = pick(till.random, earlier);
-        return { ...original, kind: 'retry', till: tillIndex };
-      }
-      const transaction = plan(till, at);
-      return { kind: 'new', till: tillIndex, transaction, bodyText: JSON.stringify(transaction) };
+      const till = tillAt(tillIndex);
+      const retry = planRetry(till, tillIndex);
+      if (retry) return retry;
+      return ready(tillIndex, planReference(till, at) ?? saleOf(header(till, at), till.random));
+    },
+    nextForPricing(tillIndex, at) {
+      const till = tillAt(tillIndex);
+      const retry = planRetry(till, tillIndex);
+      if (retry) return retry;
+      const reference = planReference(till, at);
+      if (reference) return ready(tillIndex, reference);
+      const draft = draftSale(header(till, at), till.random);
+      let completed = false;
+      return {
+        kind: 'basket',
+        till: tillIndex,
+        basket: basketOf(draft),
+        complete(priced) {
+          if (completed) throw new Error('a planned basket is completed once');
+          completed = true;
+          return ready(tillIndex, pricedSaleOf(draft, priced, till.random));
+        },
+      };
     },
     accepted(submission) {
       if (submission.kind !== 'new') return;
@@ -200,8 +260,9 @@ function basketSize(random: Random): number {
   return Math.min(MAX_LINES, 1 + Math.floor(MAX_LINES * random.next() ** 3));
 }
 
-function saleLine(random: Random, lineNo: number, item: CatalogueItem): TransactionLine {
-  const quantity = item.weighed
+/** Pieces, or kilograms with up to 3 decimals for weighed goods; multi-buy items come in threes more often. */
+function quantityOf(random: Random, item: CatalogueItem): number {
+  return item.weighed
     ? intBetween(random, item.unitPrice > 1000 ? 80 : 150, item.unitPrice > 1000 ? 900 : 2500) / 1000
     : weighted(random, [
         [1, 70],
@@ -211,6 +272,10 @@ function saleLine(random: Random, lineNo: number, item: CatalogueItem): Transact
         [6, 4],
         [12, 1],
       ]);
+}
+
+function saleLine(random: Random, lineNo: number, item: CatalogueItem): TransactionLine {
+  const quantity = quantityOf(random, item);
   const amount = lineAmount(quantity, item.unitPrice);
   const discounts: TransactionLine['discounts'] = [];
   const promotion = item.promotion;
@@ -257,6 +322,80 @@ function saleOf(header: Header, random: Random): SaleTransaction {
   const lines = Array.from({ length: size }, (_, i) => saleLine(random, i + 1, weighted(random, popularity)));
   const totals = totalsOf(lines);
   return { ...header, type: 'sale', lines, tenders: saleTenders(random, totals.total), totals };
+}
+
+/** A sale to be priced by the agent: its header, and per line the item, quantity and a markdown or not. */
+interface SaleDraft {
+  header: Header;
+  lines: { item: CatalogueItem; quantity: number; markdown: boolean }[];
+}
+
+function draftSale(header: Header, random: Random): SaleDraft {
+  const size = basketSize(random);
+  const lines = Array.from({ length: size }, () => {
+    const item = weighted(random, popularity);
+    const quantity = quantityOf(random, item);
+    return { item, quantity, markdown: item.weighed === true && chance(random, 0.05) };
+  });
+  return { header, lines };
+}
+
+function basketOf(draft: SaleDraft): Basket {
+  return {
+    currency: draft.header.currency,
+    at: draft.header.occurredAt,
+    lines: draft.lines.map(({ item, quantity }, i) => ({
+      lineNo: i + 1,
+      sku: item.sku,
+      category: item.category,
+      description: item.description,
+      quantity,
+      unitPrice: item.unitPrice,
+    })),
+  };
+}
+
+/** The agent's discounts per line, if its answer prices exactly the lines asked about; else none at all. */
+function discountsOf(draft: SaleDraft, priced: PricedBasket | null): TransactionLine['discounts'][] {
+  const none = draft.lines.map(() => []);
+  if (priced === null || priced.lines.length !== draft.lines.length) return none;
+  const byLineNo = new Map(priced.lines.map((line) => [line.lineNo, line]));
+  const matched = draft.lines.map(({ item, quantity }, i) => {
+    const line = byLineNo.get(i + 1);
+    return line && line.sku === item.sku && line.quantity === quantity && line.unitPrice === item.unitPrice
+      ? line.discounts
+      : undefined;
+  });
+  return matched.every((d) => d !== undefined) ? matched : none;
+}
+
+/** The sale as the till rings it up once priced: the agent's promotions, then any markdown, then taxes. */
+function pricedSaleOf(draft: SaleDraft, priced: PricedBasket | null, random: Random): SaleTransaction {
+  const discounts = discountsOf(draft, priced);
+  const lines = draft.lines.map(({ item, quantity, markdown }, i) => {
+    const amount = lineAmount(quantity, item.unitPrice);
+    const own = discounts[i]!.map((d) => ({ ...d }));
+    if (markdown && own.length < 20) {
+      // A best-before markdown at the counter, on what is left to pay: no promotion behind it.
+      const left = amount - sum(own.map((d) => d.amount));
+      const cut = Math.floor((left * 30) / 100);
+      if (cut > 0) own.push({ reason: 'best-before markdown', amount: cut });
+    }
+    return withTax(
+      {
+        lineNo: i + 1,
+        sku: item.sku,
+        description: item.description,
+        quantity,
+        unitPrice: item.unitPrice,
+        amount,
+        discounts: own,
+      },
+      item,
+    );
+  });
+  const totals = totalsOf(lines);
+  return { ...draft.header, type: 'sale', lines, tenders: saleTenders(random, totals.total), totals };
 }
 
 /** How the customer paid. Cash is recorded net of change, so every split adds up to the total. */

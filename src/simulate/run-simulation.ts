@@ -4,6 +4,7 @@ import type { Transaction, TransactionType } from '../contracts/transaction.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createBasketGenerator } from './basket.js';
 import { createPacer } from './pacer.js';
+import { priceBasket } from './price.js';
 import { submitTransaction } from './submit.js';
 import { createTally, type Tally } from './tally.js';
 
@@ -51,6 +52,26 @@ export interface SimulationOptions {
   progressIntervalMs?: number;
   /** Source of occurredAt. Pacing uses the monotonic clock regardless. */
   clock?: Clock;
+  /**
+   * Price each new sale through the agent's `POST /v1/baskets/price` first, so sales carry the
+   * promotions the store holds (with none in force, they carry none). Default false: the simulator's own
+   * stand-in promotions (catalogue.ts), for an agent or a stand-in that does not price baskets.
+   */
+  priceWithAgent?: boolean;
+}
+
+/** How pricing through the agent went (with `priceWithAgent`). */
+export interface PricingSummary {
+  /** Baskets sent to the agent. */
+  asked: number;
+  /** Of those, priced; the rest were sold at shelf prices. */
+  priced: number;
+  /** Priced baskets that got at least one promotion's discount. */
+  withPromotions: number;
+  /** Promotion ids that gave a discount, with how many baskets each. */
+  promotions: Record<string, number>;
+  /** The first failure to price, truncated (e.g. 404 from an agent without the endpoint). */
+  failureSample?: string;
 }
 
 export interface SubmissionResult {
@@ -86,6 +107,8 @@ export interface SimulationSummary extends Tally {
   achievedRate: number;
   /** True when the caller's signal stopped the run before its duration. */
   aborted: boolean;
+  /** Present with `priceWithAgent`. */
+  pricing?: PricingSummary;
 }
 
 function requirePositive(name: string, value: number): void {
@@ -108,6 +131,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
   // Relative to the base, so an agent behind a reverse proxy under a path prefix is reached there.
   const base = options.agentUrl.endsWith('/') ? options.agentUrl : `${options.agentUrl}/`;
   const endpoint = new URL('v1/transactions', base).toString();
+  const priceEndpoint = new URL('v1/baskets/price', base).toString();
   const clock = options.clock ?? systemClock;
   const seed = options.seed ?? randomInt(1, 2 ** 31);
   const runId = options.runId ?? `sim-${randomBytes(6).toString('hex')}`;
@@ -124,6 +148,9 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
     voidProbability: options.voidProbability,
   });
   const tally = createTally();
+  const pricing: PricingSummary | undefined = options.priceWithAgent
+    ? { asked: 0, priced: 0, withPromotions: 0, promotions: {} }
+    : undefined;
 
   // Two stages of stopping: `stop` ends new submissions; `hardStop`, a grace period later, cancels what is
   // still in flight, 503 retries included.
@@ -163,6 +190,7 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
       elapsedSeconds: Math.round(elapsedSeconds * 1000) / 1000,
       achievedRate: elapsedSeconds > 0 ? Math.round((figures.submitted / elapsedSeconds) * 100) / 100 : 0,
       aborted: options.signal?.aborted ?? false,
+      ...(pricing ? { pricing: structuredClone(pricing) } : {}),
     };
   };
   const progressTimer = options.onProgress
@@ -171,8 +199,30 @@ export async function runSimulation(options: SimulationOptions): Promise<Simulat
 
   const runTill = async (till: number): Promise<void> => {
     const terminal = terminalOf(till);
+    const plan = async (at: number) => {
+      if (!pricing) return generator.next(till, at);
+      const next = generator.nextForPricing(till, at);
+      if (next.kind !== 'basket') return next;
+      pricing.asked += 1;
+      const answer = await priceBasket({
+        url: priceEndpoint,
+        token: terminal.token,
+        basket: next.basket,
+        requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+        hardStop: hardStop.signal,
+      });
+      if (answer.priced) {
+        pricing.priced += 1;
+        if (answer.priced.promotions.length > 0) pricing.withPromotions += 1;
+        for (const p of answer.priced.promotions)
+          pricing.promotions[p.promotionId] = (pricing.promotions[p.promotionId] ?? 0) + 1;
+      } else {
+        pricing.failureSample ??= answer.failure.slice(0, 500);
+      }
+      return next.complete(answer.priced);
+    };
     while ((await pacer.take()) !== undefined) {
-      const planned = generator.next(till, clock.now());
+      const planned = await plan(clock.now());
       const answer = await submitTransaction({
         url: endpoint,
         token: terminal.token,

@@ -37,6 +37,8 @@ export interface InFlightBatch extends BatchKey {
   bytes: number;
   /** The broker confirmed it (PUBACK): it cannot be the message a broker refuses for its size. */
   brokerAccepted: boolean;
+  /** Set for a batch published again at head office's request (the resend's requestId). */
+  resendOf?: string;
 }
 
 export interface InFlightClose extends CloseKey {
@@ -62,14 +64,6 @@ export function retireClose(window: readonly InFlight[], key: CloseKey): InFligh
   return window.filter((f) => f.kind !== 'close' || !sameClose(f, key));
 }
 
-export function batchesInFlight(window: readonly InFlight[]): number {
-  return window.reduce((n, f) => (f.kind === 'batch' ? n + 1 : n), 0);
-}
-
-export function isCloseInFlight(window: readonly InFlight[], key: CloseKey): boolean {
-  return window.some((f) => f.kind === 'close' && sameClose(f, key));
-}
-
 /**
  * The oldest message still waiting for its acknowledgement after `timeoutMs`, if any: then everything
  * unacknowledged is published again. `now` is monotonic time, so stepping the PC's clock changes nothing.
@@ -80,30 +74,6 @@ export function overdue(window: readonly InFlight[], now: number, timeoutMs: num
     undefined,
   );
   return oldest && now - oldest.sentAt >= timeoutMs ? oldest : undefined;
-}
-
-/**
- * What to do when the broker refused a message as too large (MQTT 5 reason 0x95) without saying which
- * one (it disconnects): the largest message it had not yet confirmed. Any message over the broker's limit
- * is refused, and none under it is, so the largest unconfirmed one is always over the limit.
- * A batch of several events is split (publish again with at most half its size); a single event, or a
- * close part, can never be sent to this broker.
- */
-export type SizeRefusal =
-  | { action: 'split'; maxBytes: number }
-  | { action: 'undeliverable'; message: InFlight }
-  | { action: 'unknown' };
-
-export function decideSizeRefusal(window: readonly InFlight[], refused?: InFlight): SizeRefusal {
-  const suspect =
-    refused ??
-    window
-      .filter((f) => !f.brokerAccepted)
-      .reduce<InFlight | undefined>((l, f) => (!l || f.bytes > l.bytes ? f : l), undefined);
-  if (!suspect) return { action: 'unknown' };
-  if (suspect.kind === 'batch' && suspect.count > 1)
-    return { action: 'split', maxBytes: Math.floor(suspect.bytes / 2) };
-  return { action: 'undeliverable', message: suspect };
 }
 
 /** What this database holds that bears on one batch acknowledgement, read inside the transaction that records it. */
@@ -141,7 +111,8 @@ export type BatchAckDecision =
  *   and an answer about its events says nothing about ours;
  * - otherwise only the batch's own seqs are settled: `ackedThrough` may cover seqs the hub holds from
  *   another writer, so it is never taken for "ours are through";
- * - conflicts, or a hub holding seqs of the current epoch beyond the last one this database handed out,
+ * - conflicts, a hub holding seqs of the current epoch beyond the last one this database handed out, or
+ *   a hub that has a close of the current epoch (this database never closed it, so another writer did)
  *   mean the database was restored or copied: it must start a new epoch.
  */
 export function decideBatchAck(ack: BatchAck, facts: BatchAckFacts): BatchAckDecision {
@@ -170,6 +141,12 @@ export function decideBatchAck(ack: BatchAck, facts: BatchAckFacts): BatchAckDec
     newEpoch = {
       reason: `head office holds different events under ${conflicts.length} seq(s) of epoch ${ack.epoch}: this database was copied or restored`,
     };
+  } else if (current && ack.closedTowards !== undefined) {
+    newEpoch = {
+      reason:
+        `another writer closed epoch ${ack.epoch} (towards ${ack.closedTowards}) while this database still ` +
+        'writes in it: this database was copied or restored',
+    };
   }
   const keepPending = conflicts.map((c) => c.seq);
   const deadLetters = ack.rejected.filter(inBatch);
@@ -190,7 +167,7 @@ export function decideBatchAck(ack: BatchAck, facts: BatchAckFacts): BatchAckDec
 }
 
 /** This database's record of an epoch it closed, as far as a close acknowledgement is concerned. */
-export interface CloseFacts {
+export interface CloseAckFacts {
   nextEpoch: string;
   parts: number;
 }
@@ -202,7 +179,7 @@ export type CloseAckDecision =
  * A close acknowledgement settles a part only if this database sent that close: another writer closing
  * the same epoch (the other PC of a clone) moved to another next epoch.
  */
-export function decideCloseAck(ack: CloseAck, facts: CloseFacts | undefined): CloseAckDecision {
+export function decideCloseAck(ack: CloseAck, facts: CloseAckFacts | undefined): CloseAckDecision {
   if (!facts) return { action: 'ignore', why: `this database did not close epoch ${ack.epoch}` };
   const { nextEpoch, part, parts } = ack.close;
   if (facts.nextEpoch !== nextEpoch)

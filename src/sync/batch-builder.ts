@@ -1,13 +1,28 @@
-import { SYNC_PROTOCOL_VERSION, type EpochClose, type EpochMove } from '../contracts/sync-messages.js';
-import type { TransactionType } from '../contracts/transaction.js';
+import {
+  SYNC_LIMITS,
+  SYNC_PROTOCOL_VERSION,
+  type EpochClose,
+  type EpochMove,
+  type StoreEventType,
+  type WithheldEvent,
+} from '../contracts/sync-messages.js';
 
-/** An event as the sync engine publishes it. */
+/** An event as the sync engine publishes it: a POS transaction or one of the store's own records. */
 export interface UnsentEvent {
   seq: number;
   eventId: string;
-  type: TransactionType;
+  type: StoreEventType;
   capturedAt: number;
-  body: string;
+  /** The exact text the POS sent; null while the event is withheld. */
+  body: string | null;
+  /**
+   * Why the store withholds the event (it fits no message the broker or head office takes): it travels
+   * as a marker without its body, and head office keeps its seq as refused. Null for an event sent whole.
+   */
+  withheld?: string | null;
+  /** The till and transaction a withheld event's marker names. */
+  terminalId?: string | null;
+  transactionId?: string | null;
 }
 
 export interface BatchLimits {
@@ -26,7 +41,11 @@ export interface MessageLimits extends BatchLimits {
 
 export interface BuiltBatch {
   kind: 'batch';
-  payload: string;
+  /**
+   * The message as UTF-8, in memory of its own (its ArrayBuffer holds nothing else), so a worker thread
+   * can hand it over without a copy.
+   */
+  payload: Buffer;
   firstSeq: number;
   lastSeq: number;
   lastEventId: string;
@@ -47,52 +66,121 @@ export interface TooLargeEvent {
 const envelopeHead = (storeId: string, epoch: string) =>
   `{"v":${SYNC_PROTOCOL_VERSION},"storeId":${JSON.stringify(storeId)},"epoch":${JSON.stringify(epoch)},"events":[`;
 
+/** A name a withheld event's marker may carry (the hub leaves out one it cannot use). */
+const markerName = (name: string | null | undefined) => (name && name.length <= 128 ? name : undefined);
+
+/** One event of an `events` message: with its exact text, or as the marker of a withheld event. */
+function eventPart(event: UnsentEvent): string {
+  const head =
+    `{"seq":${event.seq},"eventId":${JSON.stringify(event.eventId)},"type":${JSON.stringify(event.type)},` +
+    `"capturedAt":"${new Date(event.capturedAt).toISOString()}"`;
+  if (event.withheld == null && event.body !== null) return `${head},"body":${JSON.stringify(event.body)}}`;
+  const terminalId = markerName(event.terminalId);
+  const transactionId = markerName(event.transactionId);
+  const marker: WithheldEvent = {
+    reason: (event.withheld ?? 'withheld by the store').slice(0, 1000),
+    ...(terminalId ? { terminalId } : {}),
+    ...(transactionId ? { transactionId } : {}),
+  };
+  return `${head},"withheld":${JSON.stringify(marker)}}`;
+}
+
+/**
+ * Memory an `events` message is written into, event by event, before it is copied out at its exact size.
+ * Whoever builds messages one after another (the delivery thread) keeps one, so that each event's text
+ * is garbage as soon as it is written: holding a batch's events as strings until the end (then joining
+ * them, then encoding the result) kept megabytes alive across garbage collections on every batch, and
+ * they went to the long-lived part of the heap, which is collected rarely. It grows to the largest
+ * message built and stays that size: memory outside the JavaScript heap, about a megabyte.
+ */
+export class MessageScratch {
+  private buffer: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+
+  /** A buffer of at least `size` bytes whose first `keep` bytes are those written so far. */
+  room(size: number, keep: number): Buffer {
+    if (size > this.buffer.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.max(size, this.buffer.length * 2));
+      this.buffer.copy(grown, 0, 0, keep);
+      this.buffer = grown;
+    }
+    return this.buffer;
+  }
+}
+
 /**
  * Serialises events into one `events` message. Each body travels as a JSON string holding the text the
  * POS sent (docs/protocol.md): decoding it at the hub gives back the very same characters. Packs events
  * up to the byte limit; a single event larger than that still travels alone if it fits in a message at
- * all, and is reported as too large when it does not.
+ * all, and is reported as too large when it does not. Reads `events` no further than the message fills
+ * (a database cursor stops there).
  */
 export function buildEventBatch(
   storeId: string,
   epoch: string,
-  events: readonly UnsentEvent[],
+  events: Iterable<UnsentEvent>,
   limits: MessageLimits,
+  scratch: MessageScratch = new MessageScratch(),
 ): BuiltBatch | TooLargeEvent | undefined {
-  if (events.length === 0) return undefined;
   const head = envelopeHead(storeId, epoch);
-  const parts: string[] = [];
-  let bytes = Buffer.byteLength(head) + 2;
+  let out = scratch.room(Buffer.byteLength(head), 0);
+  let at = out.write(head, 0);
+  // The closing `]}` counts from the start.
+  const tail = 2;
+  let count = 0;
+  let first: UnsentEvent | undefined;
+  let last: UnsentEvent | undefined;
   for (const event of events) {
-    if (parts.length >= limits.maxEvents) break;
-    const part =
-      `{"seq":${event.seq},"eventId":${JSON.stringify(event.eventId)},"type":${JSON.stringify(event.type)},` +
-      `"capturedAt":"${new Date(event.capturedAt).toISOString()}","body":${JSON.stringify(event.body)}}`;
-    const size = Buffer.byteLength(part) + (parts.length > 0 ? 1 : 0);
-    if (parts.length === 0 && bytes + size > limits.maxMessageBytes) {
+    if (count >= limits.maxEvents) break;
+    const part = eventPart(event);
+    const size = Buffer.byteLength(part) + (count > 0 ? 1 : 0);
+    if (count === 0 && at + tail + size > limits.maxMessageBytes) {
       return {
         kind: 'too-large',
         seq: event.seq,
         eventId: event.eventId,
-        bytes: bytes + size,
+        bytes: at + tail + size,
         limit: limits.maxMessageBytes,
       };
     }
-    if (parts.length > 0 && bytes + size > Math.min(limits.maxBytes, limits.maxMessageBytes)) break;
-    parts.push(part);
-    bytes += size;
+    if (count > 0 && at + tail + size > Math.min(limits.maxBytes, limits.maxMessageBytes)) break;
+    out = scratch.room(at + size + tail, at);
+    if (count > 0) at += out.write(',', at);
+    at += out.write(part, at);
+    count += 1;
+    first ??= event;
+    last = event;
   }
-  const last = events[parts.length - 1]!;
+  if (!first || !last) return undefined;
+  at += out.write(']}', at);
+  // In memory of its own, at its exact size: the scratch is written over by the next message.
+  const payload = Buffer.allocUnsafeSlow(at);
+  out.copy(payload, 0, 0, at);
   return {
     kind: 'batch',
-    payload: `${head}${parts.join(',')}]}`,
-    firstSeq: events[0]!.seq,
+    payload,
+    firstSeq: first.seq,
     lastSeq: last.seq,
     lastEventId: last.eventId,
-    count: parts.length,
-    bytes,
+    count,
+    bytes: at,
   };
 }
+
+/**
+ * Moves per part of an epoch close this agent publishes: about 20 KB of message, so a close passes any
+ * broker (AWS IoT takes 128 KB), far below head office's limit (SYNC_LIMITS.maxMovesPerClose). The one
+ * place the parts are cut: counted when the epoch is closed, read back part by part when published.
+ */
+export const MOVES_PER_CLOSE_PART = Math.min(300, SYNC_LIMITS.maxMovesPerClose);
+
+/** How many parts a close with this many moves has (one, empty, when nothing moved). */
+export const closePartCount = (moves: number) => Math.max(1, Math.ceil(moves / MOVES_PER_CLOSE_PART));
+
+/** Which of the close's moves (in seq order) a part carries. */
+export const closePartMoves = (part: number) => ({
+  limit: MOVES_PER_CLOSE_PART,
+  offset: (part - 1) * MOVES_PER_CLOSE_PART,
+});
 
 /** One part of an epoch close, as published (epochCloseSchema). */
 export function buildEpochClose(

@@ -4,6 +4,7 @@ import { sameJsonValue } from '../lib/canonical-hash.js';
 import type { Clock } from '../lib/clock.js';
 import { ConflictError } from '../lib/errors.js';
 import type { IdFactory } from '../lib/ids.js';
+import { epochQueries } from './outbox-database.js';
 import type { WriteTurns } from './write-turns.js';
 
 /** What capture hands to the outbox: the body exactly as submitted plus the fields the outbox indexes. */
@@ -16,6 +17,8 @@ export interface CaptureInput {
   body: string;
   /** Digest of the exact body text (textDigest): equal digests mean a byte-identical re-submission. */
   bodyHash: string;
+  /** The transaction's businessDay (for what the status says is unsent per day); read from the body when absent. */
+  businessDay?: string;
 }
 
 export interface CaptureResult {
@@ -31,6 +34,16 @@ interface EventKeyRow {
   seq: number;
   body_hash: string;
   body: string;
+}
+
+/** The businessDay a JSON body names, or null (not JSON, or no such field). */
+function businessDayOf(body: string): string | null {
+  try {
+    const day = (JSON.parse(body) as { businessDay?: unknown } | null)?.businessDay;
+    return typeof day === 'string' ? day : null;
+  } catch {
+    return null;
+  }
 }
 
 export type AppendBatch = (items: CaptureInput[]) => (CaptureResult | ConflictError)[];
@@ -52,23 +65,24 @@ export function prepareAppendBatch(
   turns?: WriteTurns,
 ): AppendBatch {
   const stmt = {
-    currentEpoch: db.prepare<[], string>("SELECT value FROM meta WHERE key = 'epoch'").pluck(),
     findByKey: db.prepare<[string, string], EventKeyRow>(
       `SELECT e.event_id, e.epoch, e.seq, e.body_hash, b.body FROM events e JOIN event_bodies b ON b.id = e.id
        WHERE e.terminal_id = ? AND e.transaction_id = ?`,
     ),
-    lastSeq: db.prepare<[string], number>('SELECT last_seq FROM epochs WHERE epoch = ?').pluck(),
-    setLastSeq: db.prepare<[number, string]>('UPDATE epochs SET last_seq = ? WHERE epoch = ?'),
-    insert: db.prepare<[string, string, number, string, string, string, string, number, number, string]>(
-      `INSERT INTO events (event_id, epoch, seq, terminal_id, transaction_id, type, currency, signed_total, captured_at, body_hash, state)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
+    insert: db.prepare<
+      [string, string, number, string, string, string, string, number, number, string, string | null]
+    >(
+      `INSERT INTO events (event_id, epoch, seq, terminal_id, transaction_id, type, currency, signed_total, captured_at, body_hash,
+                           business_day, state)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')`,
     ),
     insertBody: db.prepare<[number | bigint, string]>('INSERT INTO event_bodies (id, body) VALUES (?, ?)'),
   };
 
+  const epochs = epochQueries(db);
   const append = db.transaction((batch: CaptureInput[]) => {
-    const epoch = stmt.currentEpoch.get()!;
-    let seq = stmt.lastSeq.get(epoch)!;
+    const epoch = epochs.current();
+    let seq = epochs.lastSeq(epoch)!;
     const now = clock.now();
     const results = batch.map((item): CaptureResult | ConflictError => {
       const existing = stmt.findByKey.get(item.terminalId, item.transactionId);
@@ -96,11 +110,13 @@ export function prepareAppendBatch(
         item.signedTotal,
         now,
         item.bodyHash,
+        // Only a caller that did not say is charged the body's parse.
+        item.businessDay ?? businessDayOf(item.body),
       );
       stmt.insertBody.run(lastInsertRowid, item.body);
       return { eventId, epoch, seq, duplicate: false };
     });
-    stmt.setLastSeq.run(seq, epoch);
+    epochs.setLastSeq(epoch, seq);
     return results;
   });
   return turns

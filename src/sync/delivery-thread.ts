@@ -1,10 +1,26 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { BatchAck, CloseAck } from '../contracts/sync-messages.js';
 import { StorageUnavailableError } from '../lib/errors.js';
+import { spawnModuleWorker } from '../lib/spawn-module-worker.js';
 import type { MessageLimits } from './batch-builder.js';
-import type { DeliveryCursor, DeliveryStore, NextBatch, OutgoingClose } from './delivery-store.js';
-import type { DeliveryReply, DeliveryRequest, DeliveryWorkerData } from './delivery-worker.js';
+import type {
+  ClosePartCursor,
+  DeliveryCursor,
+  DeliveryStore,
+  EventAt,
+  NextBatch,
+  NextResendBatch,
+  OutgoingClose,
+  ResendBounds,
+} from './delivery-store.js';
+import type {
+  DeliveryReply,
+  DeliveryRequest,
+  DeliveryWorkerData,
+  DeliveryWorkerMessage,
+} from './delivery-worker.js';
 import type { BatchAckOutcome, CloseAckOutcome } from './outbox-acks.js';
+import { WriteTurns } from './write-turns.js';
 
 interface Pending {
   resolve: (result: unknown) => void;
@@ -18,84 +34,137 @@ export type DeliveryTimings = Record<DeliveryRequest['op'], { calls: number; ms:
 type Op = DeliveryRequest['op'];
 type ArgsOf<O extends Op> = Extract<DeliveryRequest, { op: O }>['args'];
 
+const shuttingDown = () =>
+  new StorageUnavailableError('the outbox is closed (the agent is shutting down)', 'closed');
+
+/**
+ * The worker's young generation (V8's nursery), in MB: a third of it per semi-space. V8's default lets a
+ * nursery grow to 48 MB per thread, which the agent would hold for good after its first backlog. A batch
+ * leaves a megabyte or two of short-lived strings (the rows read, their JSON text) and its payload goes
+ * out as one buffer outside the heap, so a small nursery collects it for a fraction of a millisecond
+ * more per batch (`npm run bench:memory`, docs/desktop-app.md). The old generation is left uncapped: a
+ * move to a new epoch lists every pending event, and a worker that ran out of memory there would fail
+ * the same acknowledgement again each time it was restarted.
+ */
+const YOUNG_GENERATION_MB = 6;
+
+/** A worker that ended by itself is started again after this long (it also checkpoints the WAL). */
+const RESTART_AFTER_MS = 1000;
+
+export interface DeliveryThreadOptions extends DeliveryWorkerData {
+  /** A periodic WAL checkpoint failed (checkpointEveryMs); SQLite's own checkpoints remain as a backstop. */
+  onCheckpointError?: (message: string) => void;
+}
+
 /**
  * A DeliveryStore on a worker thread with its own outbox connection. Reading a 500-event batch, building
  * its payload and recording an acknowledgement take milliseconds of synchronous SQLite and allocate
  * megabytes; on the agent's main thread every till waiting for its 201 would wait behind them (and behind
  * the garbage collection they cause). SQLite in WAL mode lets this thread read while capture writes; the
  * outbox stays the only source of truth. A crashed worker fails the requests it held (the engine publishes
- * again from the outbox) and the next request starts another.
+ * again from the outbox), gives back the write turn it may have held, and the next request starts another.
+ *
+ * With `checkpointEveryMs` the same thread also checkpoints the outbox's WAL (wal-checkpointer.ts): it
+ * starts at once, even for an agent with no broker to deliver to, and starts again by itself after a
+ * crash. One thread for both, because each thread is a JavaScript heap of its own: a second one for the
+ * checkpoints cost the agent about 10 MB of resident memory.
  */
 export class DeliveryThread implements DeliveryStore {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
+  private readonly turns: WriteTurns | undefined;
+  private readonly data: DeliveryWorkerData;
+  private readonly onCheckpointError: ((message: string) => void) | undefined;
   private nextId = 0;
-  private closed = false;
+  /** Set as close() begins: from then on no request starts a worker (it would hold a connection nobody closes). */
+  private closing = false;
+  private closed: Promise<void> | undefined;
+  private restartTimer: NodeJS.Timeout | undefined;
   readonly timings: DeliveryTimings = {
     nextBatch: { calls: 0, ms: 0, maxMs: 0 },
-    pendingCloses: { calls: 0, ms: 0, maxMs: 0 },
+    nextClosePart: { calls: 0, ms: 0, maxMs: 0 },
     recordBatchAck: { calls: 0, ms: 0, maxMs: 0 },
     recordCloseAck: { calls: 0, ms: 0, maxMs: 0 },
-    markUndeliverable: { calls: 0, ms: 0, maxMs: 0 },
+    withhold: { calls: 0, ms: 0, maxMs: 0 },
+    resendBounds: { calls: 0, ms: 0, maxMs: 0 },
+    nextResendBatch: { calls: 0, ms: 0, maxMs: 0 },
     close: { calls: 0, ms: 0, maxMs: 0 },
   };
 
-  constructor(private readonly data: DeliveryWorkerData) {}
+  constructor(options: DeliveryThreadOptions) {
+    const { onCheckpointError, ...data } = options;
+    this.data = data;
+    this.onCheckpointError = onCheckpointError;
+    this.turns = data.writeTurns ? new WriteTurns(data.writeTurns) : undefined;
+    if (data.checkpointEveryMs !== undefined) this.worker = this.spawn();
+  }
 
   async nextBatch(after: DeliveryCursor | null, limits: MessageLimits): Promise<NextBatch> {
     const next = (await this.request('nextBatch', [after, limits])) as NextBatch;
     const message = next.message;
-    if (message?.kind === 'batch' && message.payload instanceof Uint8Array) {
-      const bytes = message.payload;
-      return {
-        ...next,
-        message: { ...message, payload: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) },
-      };
-    }
+    if (message?.kind === 'batch' && message.payload instanceof Uint8Array)
+      return { ...next, message: { ...message, payload: asBuffer(message.payload) } };
     return next;
   }
 
-  pendingCloses(): Promise<OutgoingClose[]> {
-    return this.request('pendingCloses', []) as Promise<OutgoingClose[]>;
+  resendBounds(epoch: string, fromSeq: number): Promise<ResendBounds> {
+    return this.request('resendBounds', [epoch, fromSeq]) as Promise<ResendBounds>;
   }
 
-  recordBatchAck(ack: BatchAck): Promise<BatchAckOutcome> {
-    return this.request('recordBatchAck', [ack]) as Promise<BatchAckOutcome>;
+  async nextResendBatch(epoch: string, afterSeq: number, limits: MessageLimits): Promise<NextResendBatch> {
+    const next = (await this.request('nextResendBatch', [epoch, afterSeq, limits])) as NextResendBatch;
+    const message = next.message;
+    if (message && message.payload instanceof Uint8Array)
+      return { message: { ...message, payload: asBuffer(message.payload) } };
+    return next;
   }
 
-  recordCloseAck(ack: CloseAck): Promise<CloseAckOutcome> {
-    return this.request('recordCloseAck', [ack]) as Promise<CloseAckOutcome>;
+  nextClosePart(after: ClosePartCursor | null): Promise<OutgoingClose | undefined> {
+    return this.request('nextClosePart', [after]) as Promise<OutgoingClose | undefined>;
   }
 
-  markUndeliverable(
-    event: { epoch: string; seq: number; eventId: string },
-    reason: string,
-  ): Promise<boolean> {
-    return this.request('markUndeliverable', [event, reason]) as Promise<boolean>;
+  recordBatchAck(ack: BatchAck, at: number): Promise<BatchAckOutcome> {
+    return this.request('recordBatchAck', [ack, at]) as Promise<BatchAckOutcome>;
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  recordCloseAck(ack: CloseAck, at: number): Promise<CloseAckOutcome> {
+    return this.request('recordCloseAck', [ack, at]) as Promise<CloseAckOutcome>;
+  }
+
+  withhold(event: EventAt, reason: string): Promise<boolean> {
+    return this.request('withhold', [event, reason]) as Promise<boolean>;
+  }
+
+  /** Closes the worker's connection after what is queued, then ends it; the same promise for every caller. */
+  close(): Promise<void> {
+    this.closed ??= this.shutDown();
+    return this.closed;
+  }
+
+  private async shutDown(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
     const worker = this.worker;
     if (worker) {
-      // Held until the worker has closed its connection (see WalCheckpointer.stop).
+      // Held until the worker has closed its connection: with nothing else left (the agent stopping
+      // last), an unreferenced worker would let the process end before this promise settles.
       worker.ref();
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       // Closes the connection in order after whatever is queued, then the worker ends by itself.
-      await this.request('close', []).catch(() => {});
+      await this.post(worker, 'close', []).catch(() => {});
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       await worker.terminate();
     }
-    this.closed = true;
-    this.failAll(new StorageUnavailableError('the outbox is closed (the agent is shutting down)', 'closed'));
+    this.failAll(shuttingDown());
   }
 
   private request<O extends Op>(op: O, args: ArgsOf<O>): Promise<unknown> {
-    if (this.closed)
-      return Promise.reject(
-        new StorageUnavailableError('the outbox is closed (the agent is shutting down)', 'closed'),
-      );
+    if (this.closing) return Promise.reject(shuttingDown());
     const worker = (this.worker ??= this.spawn());
+    return this.post(worker, op, args);
+  }
+
+  private post<O extends Op>(worker: Worker, op: O, args: ArgsOf<O>): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject, op });
@@ -104,18 +173,16 @@ export class DeliveryThread implements DeliveryStore {
   }
 
   private spawn(): Worker {
-    // From source the worker is a .ts file: it registers the same TypeScript loader (tsx) as bin/outpost.js
-    // before importing it, since loader hooks of the main thread do not reach workers on Node 20.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const worker = fromSource
-      ? new Worker(
-          `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-            `.then(({ register }) => { register(); return import(${JSON.stringify(new URL('./delivery-worker.ts', import.meta.url).href)}); })`,
-          { eval: true, workerData: this.data },
-        )
-      : new Worker(new URL('./delivery-worker.js', import.meta.url), { workerData: this.data });
+    const worker = spawnModuleWorker(new URL('./delivery-worker.js', import.meta.url), this.data, {
+      maxYoungGenerationSizeMb: YOUNG_GENERATION_MB,
+    });
     worker.unref();
-    worker.on('message', (reply: DeliveryReply) => {
+    worker.on('message', (message: DeliveryWorkerMessage) => {
+      if ('checkpointFailed' in message) {
+        this.onCheckpointError?.(message.checkpointFailed);
+        return;
+      }
+      const reply: DeliveryReply = message;
       const pending = this.pending.get(reply.id);
       this.pending.delete(reply.id);
       if (!pending) return;
@@ -126,15 +193,26 @@ export class DeliveryThread implements DeliveryStore {
       if (reply.ok) pending.resolve(reply.result);
       else pending.reject(revive(reply.error));
     });
-    worker.on('error', (error) => {
-      if (worker === this.worker) this.worker = undefined;
-      this.failAll(error);
-    });
+    // An uncaught error ends the worker, and 'exit' follows: the worker is replaced only then, so two
+    // never run at once and the turn released below can only be the dead one's.
+    worker.on('error', (error) => this.failAll(error));
     worker.on('exit', () => {
       if (worker === this.worker) this.worker = undefined;
+      this.turns?.releaseDeliveryTurn();
       this.failAll(new Error('the outbox delivery worker exited'));
+      if (this.data.checkpointEveryMs !== undefined) this.restartSoon();
     });
     return worker;
+  }
+
+  /** Checkpoints must go on without a request to start a worker: one starts again shortly, unless one did meanwhile. */
+  private restartSoon(): void {
+    if (this.closing || this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.closing && !this.worker) this.worker = this.spawn();
+    }, RESTART_AFTER_MS);
+    this.restartTimer.unref();
   }
 
   private failAll(error: Error): void {
@@ -142,6 +220,9 @@ export class DeliveryThread implements DeliveryStore {
     this.pending.clear();
   }
 }
+
+/** The bytes the worker transferred, as a Buffer over the same memory (no copy). */
+const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 function revive(error: { name: string; message: string; reason?: StorageUnavailableError['reason'] }): Error {
   if (error.reason) return new StorageUnavailableError(error.message, error.reason);

@@ -29,6 +29,12 @@ export interface OpenOptions {
    * and retry promptly.
    */
   busyTimeoutMs?: number;
+  /**
+   * SQLite's page cache for this connection, in KiB (better-sqlite3's default is 16 MiB). Connections that
+   * read each event once, in order (delivery, acknowledgements), gain nothing from a large one: it only
+   * holds bodies already sent, and it counts in the agent's resident memory.
+   */
+  cacheKib?: number;
 }
 
 /**
@@ -48,6 +54,7 @@ export function openOutboxDatabase(file: string, options: OpenOptions = {}): Dat
     // A statement that fires triggers (the event counts) keeps a statement journal so it can be undone
     // alone; in a temp file that doubles the CPU cost of a capture's insert, in memory it is a few µs.
     db.pragma('temp_store = MEMORY');
+    if (options.cacheKib !== undefined) db.pragma(`cache_size = -${options.cacheKib}`);
     return db;
   } catch (error) {
     db.close();
@@ -57,13 +64,32 @@ export function openOutboxDatabase(file: string, options: OpenOptions = {}): Dat
 
 /** Brings the schema up to date; a database written by a newer Outpost is refused and left as it was. */
 export function migrateOutbox(db: Database.Database): void {
-  migrateSqlite(
-    db,
-    outboxMigrations,
-    (current, known) =>
-      `the outbox database is at schema version ${current}, but this Outpost knows only up to ${known}: ` +
-      'it was written by a newer version. Install that version (or newer) rather than downgrading.',
-  );
+  // SQLite's procedure for rebuilding a table (migration 4): foreign keys off while the migrations run
+  // (a pragma that does nothing inside a transaction, hence here), then every reference checked before
+  // they are on again. With them on, dropping the old events table would cascade to every body.
+  const before = db.pragma('user_version', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    migrateSqlite(
+      db,
+      outboxMigrations,
+      (current, known) =>
+        `the outbox database is at schema version ${current}, but this Outpost knows only up to ${known}: ` +
+        'it was written by a newer version. Install that version (or newer) rather than downgrading.',
+    );
+    // Only after a migration ran: on a month of a busy store's events the check takes a while.
+    const migrated = (db.pragma('user_version', { simple: true }) as number) !== before;
+    const broken = migrated ? (db.pragma('foreign_key_check') as { table: string; parent: string }[]) : [];
+    if (broken.length > 0) {
+      const first = broken[0]!;
+      throw new Error(
+        `the outbox database has ${broken.length} broken reference(s) after its migration (${first.table} → ${first.parent}); ` +
+          'keep the file for support and restore it from a backup',
+      );
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
+  }
 }
 
 /**
@@ -110,9 +136,32 @@ export function capOutboxSize(db: Database.Database, maxSizeMb: number): void {
   db.pragma(`max_page_count = ${Math.floor((maxSizeMb * 1024 * 1024) / pageSize)}`);
 }
 
-/** The epoch new captures go into. Read inside each writing transaction: another connection may have moved on. */
-export function currentEpochOf(db: Database.Database): string {
-  return db.prepare("SELECT value FROM meta WHERE key = 'epoch'").pluck().get() as string;
+/** What every writer of the outbox asks about epochs, on each capture and acknowledgement. */
+export interface EpochQueries {
+  /** The epoch new captures go into. Read inside each writing transaction: another connection may have moved on. */
+  current(): string;
+  /** The highest seq handed out in an epoch (kept apart from the events: pruning never lowers it); undefined for an unknown epoch. */
+  lastSeq(epoch: string): number | undefined;
+  setLastSeq(epoch: string, seq: number): void;
+}
+
+const epochQueriesByConnection = new WeakMap<Database.Database, EpochQueries>();
+
+/** The epoch queries of one connection, prepared once for it (captures and acknowledgements run them on every call). */
+export function epochQueries(db: Database.Database): EpochQueries {
+  let queries = epochQueriesByConnection.get(db);
+  if (!queries) {
+    const current = db.prepare<[], string>("SELECT value FROM meta WHERE key = 'epoch'").pluck();
+    const lastSeq = db.prepare<[string], number>('SELECT last_seq FROM epochs WHERE epoch = ?').pluck();
+    const setLastSeq = db.prepare<[number, string]>('UPDATE epochs SET last_seq = ? WHERE epoch = ?');
+    queries = {
+      current: () => current.get()!,
+      lastSeq: (epoch) => lastSeq.get(epoch),
+      setLastSeq: (epoch, seq) => void setLastSeq.run(seq, epoch),
+    };
+    epochQueriesByConnection.set(db, queries);
+  }
+  return queries;
 }
 
 /**

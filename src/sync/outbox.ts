@@ -2,8 +2,9 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
-import type { BatchAck, CloseAck } from '../contracts/sync-messages.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import type { DayResult } from '../contracts/day-close.js';
+import type { CommandAnswer } from '../contracts/sync-messages.js';
 import type { ConflictError } from '../lib/errors.js';
 import { createEventIdFactory, newEpoch, type IdFactory } from '../lib/ids.js';
 import {
@@ -12,26 +13,34 @@ import {
   type CaptureInput,
   type CaptureResult,
 } from './capture-append.js';
-import { prepareDeadLetters, type DeadLetterRow, type DeadLetters } from './dead-letters.js';
 import {
-  prepareAckRecorder,
-  startNewEpochIn,
-  type AckRecorder,
-  type BatchAckOutcome,
-  type CloseAckOutcome,
-  type NewEpoch,
-} from './outbox-acks.js';
+  prepareCommandAnswers,
+  type CommandAnswers,
+  type DeadLetterCommand,
+  type HandledCommand,
+} from './command-answers.js';
+import { prepareDayCloseAppend, type AppendDayClose, type DayCloseInput } from './day-close-append.js';
+import { prepareDayResults, type DayResults, type TillDay } from './day-results.js';
+import { prepareDeadLetters, type DeadLetterRow, type DeadLetters } from './dead-letters.js';
 import {
   capOutboxSize,
   claimStoreIdentity,
   ensureEpoch,
+  epochQueries,
   migrateOutbox,
   openOutboxDatabase,
   probeWritable,
 } from './outbox-database.js';
-import { prepareOutboxCounts, PRUNE_CHUNK, type OutboxCounts, type OutboxStats } from './outbox-stats.js';
-import type { UnsentEvent } from './batch-builder.js';
-import { asStorageUnavailable } from './storage-errors.js';
+import {
+  prepareOutboxCounts,
+  PRUNE_CHUNK,
+  type DeliveryFacts,
+  type OutboxCounts,
+  type OutboxStats,
+} from './outbox-stats.js';
+import { prepareRecordAppend, type RecordAppender } from './record-append.js';
+import { asStorageUnavailable, withStorageErrors } from './storage-errors.js';
+import { terminalsSince, type TerminalActivity } from './terminal-activity.js';
 import { WriteTurns } from './write-turns.js';
 
 export interface OutboxOptions {
@@ -48,11 +57,12 @@ export interface OutboxOptions {
 
 /**
  * The store's outbox: the only source of truth for what the POS captured and what head office has
- * acknowledged. This is its one face; the work lives in one module per job (outbox-database: opening,
- * pragmas, migrations, identity; capture-append; outbox-acks: acknowledgements and epochs; dead-letters;
+ * acknowledged. This is its one face for capture, status and support; the work lives in one module per
+ * job (outbox-database: opening, pragmas, migrations, identity; capture-append; dead-letters;
  * outbox-stats), each with its SQL as prepared statements inside explicit transactions. Every method is
- * synchronous (better-sqlite3) and maps disk conditions to StorageUnavailableError. The sync engine reads
- * and acknowledges through a connection of its own (delivery-store.ts), usually on another thread.
+ * synchronous (better-sqlite3) and maps disk conditions to StorageUnavailableError. Delivery (what to
+ * publish, acknowledgements, epochs: outbox-acks) goes only through a connection of its own
+ * (delivery-store.ts), usually on another thread.
  */
 export class Outbox {
   readonly file: string;
@@ -61,30 +71,25 @@ export class Outbox {
   readonly writeTurns: SharedArrayBuffer = WriteTurns.shared();
   private readonly db: Database.Database;
   /**
-   * A second connection for acknowledgement bookkeeping and pruning. It has no size cap, so acks and
-   * pruning still work when the capped outbox is full (otherwise a full outbox could never free itself),
-   * and it commits with synchronous = NORMAL: a mark lost to a power cut only costs a retransmission,
-   * which the hub recognises.
+   * A second connection for pruning. It has no size cap, so pruning still works when the capped outbox is
+   * full (otherwise a full outbox could never free itself), and it commits with synchronous = NORMAL: a
+   * deletion lost to a power cut is only done again.
    */
   private readonly bookkeeping: Database.Database;
   private readonly clock: Clock;
-  private readonly epochFactory: () => string;
   private readonly append: AppendBatch;
+  private readonly appendRecord: RecordAppender;
+  private readonly turns: WriteTurns;
   private readonly counts: OutboxCounts;
   private readonly dead: DeadLetters;
-  private readonly acks: AckRecorder;
-  private readonly stmt: {
-    epoch: Database.Statement<[], string>;
-    lastSeq: Database.Statement<[string], number>;
-    unsentAfter: Database.Statement<[string, number, number], UnsentEvent>;
-    eventIdAt: Database.Statement<[string, number], string>;
-  };
+  private readonly appendClose: AppendDayClose;
+  private readonly days: DayResults;
+  private readonly answers: CommandAnswers;
 
   constructor(options: OutboxOptions) {
     this.file = options.file;
     this.storeId = options.storeId;
     this.clock = options.clock ?? systemClock;
-    this.epochFactory = options.epochFactory ?? newEpoch;
     mkdirSync(path.dirname(options.file), { recursive: true });
     this.db = openOutboxDatabase(options.file);
     let bookkeeping: Database.Database | undefined;
@@ -92,30 +97,18 @@ export class Outbox {
       migrateOutbox(this.db);
       claimStoreIdentity(this.db, options.storeId, options.file);
       if (options.maxSizeMb !== undefined) capOutboxSize(this.db, options.maxSizeMb);
-      ensureEpoch(this.db, this.clock, this.epochFactory);
-      bookkeeping = openOutboxDatabase(options.file, { synchronous: 'NORMAL' });
+      ensureEpoch(this.db, this.clock, options.epochFactory ?? newEpoch);
+      bookkeeping = openOutboxDatabase(options.file, { synchronous: 'NORMAL', cacheKib: 2048 });
       this.bookkeeping = bookkeeping;
-      this.append = prepareAppendBatch(
-        this.db,
-        this.clock,
-        options.eventIds ?? createEventIdFactory(),
-        new WriteTurns(this.writeTurns),
-      );
+      const eventIds = options.eventIds ?? createEventIdFactory();
+      this.turns = new WriteTurns(this.writeTurns);
+      this.append = prepareAppendBatch(this.db, this.clock, eventIds, this.turns);
+      this.appendRecord = prepareRecordAppend(this.db, this.clock, eventIds);
       this.counts = prepareOutboxCounts(this.db, bookkeeping);
       this.dead = prepareDeadLetters(this.db);
-      this.acks = prepareAckRecorder(bookkeeping, this.clock, this.epochFactory);
-      this.stmt = {
-        epoch: this.db.prepare<[], string>("SELECT value FROM meta WHERE key = 'epoch'").pluck(),
-        lastSeq: this.db.prepare<[string], number>('SELECT last_seq FROM epochs WHERE epoch = ?').pluck(),
-        unsentAfter: this.db.prepare(
-          `SELECT e.seq, e.event_id AS eventId, e.type, e.captured_at AS capturedAt, b.body
-           FROM events e JOIN event_bodies b ON b.id = e.id
-           WHERE e.epoch = ? AND e.state = 'pending' AND e.seq > ? ORDER BY e.seq LIMIT ?`,
-        ),
-        eventIdAt: this.db
-          .prepare<[string, number], string>('SELECT event_id FROM events WHERE epoch = ? AND seq = ?')
-          .pluck(),
-      };
+      this.appendClose = prepareDayCloseAppend(this.db, this.clock, eventIds, this.turns);
+      this.days = prepareDayResults(this.db);
+      this.answers = prepareCommandAnswers(this.db, this.dead);
     } catch (error) {
       bookkeeping?.close();
       this.db.close();
@@ -125,27 +118,76 @@ export class Outbox {
 
   /** The epoch new captures go into (read from the database: the sync engine's connection may move it on). */
   get epoch(): string {
-    return this.guard(() => this.stmt.epoch.get()!);
+    return withStorageErrors(() => epochQueries(this.db).current());
   }
 
-  /** The raw connection, for tests and support tools that read the file. */
+  /**
+   * The capture connection: for tests and support tools that read the file, and for the store's other
+   * repositories that keep their tables in the outbox (promotions), to prepare their statements on.
+   */
   get database(): Database.Database {
     return this.db;
   }
 
   /** See capture-append.ts: one durable transaction per batch, gapless seqs, idempotent re-submission. */
   appendBatch(items: CaptureInput[]): (CaptureResult | ConflictError)[] {
-    return this.guard(() => this.append(items));
+    return withStorageErrors(() => this.append(items));
+  }
+
+  /** See day-close-append.ts: one durable transaction, idempotent per (terminal, business day, closedAt). */
+  appendDayClose(input: DayCloseInput): CaptureResult | ConflictError {
+    return withStorageErrors(() => this.appendClose(input));
+  }
+
+  /** Head office's verdict on a till's day; false when a verdict judged later is held already. */
+  recordDayResult(result: DayResult): boolean {
+    return withStorageErrors(() =>
+      this.turns.run('capture', () => this.days.record(result, this.clock.now())),
+    );
+  }
+
+  /** The tills' closes and verdicts of the most recent business days, newest first. */
+  tillDays(days = 7): TillDay[] {
+    return withStorageErrors(() => this.days.recent(days));
+  }
+
+  /** See command-answers.ts: head office's retry or discard of a dead letter, once per requestId. */
+  handleDeadLetterCommand(command: DeadLetterCommand): HandledCommand {
+    return withStorageErrors(() =>
+      this.turns.run('capture', () => this.answers.handle(command, this.clock.now())),
+    );
+  }
+
+  /** The latest answers to head office's commands, newest first. */
+  commandAnswers(limit = 20): CommandAnswer[] {
+    return withStorageErrors(() => this.answers.latest(limit));
+  }
+
+  /**
+   * Runs `write` as one durable transaction on the capture connection (in the tills' turn at the write
+   * lock); `append` adds the store's own records (record-append.ts) within it, so a change and the event
+   * reporting it to head office commit together or not at all. `write` is synchronous and runs its own
+   * statements on `database`.
+   */
+  transactWithRecords<T>(write: (append: RecordAppender) => T): T {
+    return withStorageErrors(() =>
+      this.turns.run('capture', () => this.db.transaction(() => write(this.appendRecord)).immediate()),
+    );
   }
 
   /** What the status page shows; its cost does not grow with the number of retained events. */
   stats(): OutboxStats {
-    return this.guard(() => this.counts.stats());
+    return withStorageErrors(() => this.counts.stats());
+  }
+
+  /** What the retained status tells head office: backlog, its age, unsent per day, acknowledged per epoch. */
+  deliveryFacts(): DeliveryFacts {
+    return withStorageErrors(() => this.counts.deliveryFacts());
   }
 
   /** Events not yet delivered (dead letters excluded). */
   unsentCount(): number {
-    return this.guard(() => this.counts.unsentCount());
+    return withStorageErrors(() => this.counts.unsentCount());
   }
 
   /**
@@ -153,7 +195,7 @@ export class Outbox {
    * dead-lettered ones are never pruned). One short statement: callers with more to prune call again.
    */
   pruneAcknowledged(olderThanMs: number, limit = PRUNE_CHUNK): number {
-    return this.guard(() => this.counts.pruneChunk(olderThanMs, limit));
+    return withStorageErrors(() => this.counts.pruneChunk(olderThanMs, limit));
   }
 
   /**
@@ -175,55 +217,27 @@ export class Outbox {
     }
   }
 
-  /** Unsent events of the current epoch after `afterSeq`, in seq order (what the sync engine publishes next). */
-  unsentAfter(afterSeq: number, limit: number): UnsentEvent[] {
-    return this.guard(() =>
-      this.db.transaction(() => this.stmt.unsentAfter.all(this.stmt.epoch.get()!, afterSeq, limit))(),
-    );
-  }
-
-  /** Highest seq handed out in an epoch (0 for an unknown one). */
-  lastSeqOf(epoch: string): number {
-    return this.guard(() => this.stmt.lastSeq.get(epoch) ?? 0);
-  }
-
-  /** The eventId this database holds at (epoch, seq), in any state; undefined when none (moved, pruned, never). */
-  eventIdAt(epoch: string, seq: number): string | undefined {
-    return this.guard(() => this.stmt.eventIdAt.get(epoch, seq));
-  }
-
-  /** Records a batch acknowledgement in one transaction (outbox-acks.ts, rules in ack-rules.ts). */
-  applyAck(ack: BatchAck): BatchAckOutcome {
-    return this.guard(() => this.acks.recordBatchAck(ack));
-  }
-
-  applyCloseAck(ack: CloseAck): CloseAckOutcome {
-    return this.guard(() => this.acks.recordCloseAck(ack));
-  }
-
-  /** Leaves the current epoch, moving every unsent event and closing it (outbox-acks.ts). */
-  startNewEpoch(reason: string, epochFactory: () => string = this.epochFactory): NewEpoch {
-    return this.guard(() =>
-      this.db.transaction(() => startNewEpochIn(this.db, this.clock, reason, epochFactory)).immediate(),
-    );
+  /** The tills that captured since `sinceMs` (the status window's "tills seen today"); reads only those events. */
+  terminalsSince(sinceMs: number): TerminalActivity[] {
+    return withStorageErrors(() => terminalsSince(this.db, sinceMs));
   }
 
   deadLetters(limit = 100): DeadLetterRow[] {
-    return this.guard(() => this.dead.list(limit));
+    return withStorageErrors(() => this.dead.list(limit));
   }
 
   /** See dead-letters.ts: the event goes again as the newest of the current epoch, read inside the transaction. */
   retryDeadLetter(eventId: string): { epoch: string; seq: number } {
-    return this.guard(() => this.dead.retry(eventId));
+    return withStorageErrors(() => this.dead.retry(eventId));
   }
 
   discardDeadLetter(eventId: string, note: string): void {
-    this.guard(() => this.dead.discard(eventId, note));
+    withStorageErrors(() => this.dead.discard(eventId, note));
   }
 
   /** Tells whether the disk takes writes again after a failure (see outbox-database.ts). */
   probeWritable(minFreeBytes?: number): void {
-    this.guard(() => probeWritable(this.db, this.file, this.clock.now(), minFreeBytes));
+    withStorageErrors(() => probeWritable(this.db, this.file, this.clock.now(), minFreeBytes));
   }
 
   /** A cheap structural check, for start-up diagnostics and tests. */
@@ -234,14 +248,5 @@ export class Outbox {
   close(): void {
     if (this.bookkeeping.open) this.bookkeeping.close();
     if (this.db.open) this.db.close();
-  }
-
-  /** Runs fn, turning disk conditions into StorageUnavailableError. */
-  guard<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      throw asStorageUnavailable(error) ?? error;
-    }
   }
 }

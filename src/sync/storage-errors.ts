@@ -57,3 +57,12 @@ export function asStorageUnavailable(error: unknown): StorageUnavailableError | 
   }
   return undefined;
 }
+
+/** Runs `work`, turning disk conditions into StorageUnavailableError (above); anything else passes unchanged. */
+export function withStorageErrors<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    throw asStorageUnavailable(error) ?? error;
+  }
+}

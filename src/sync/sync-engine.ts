@@ -1,14 +1,17 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { IConnackPacket, IDisconnectPacket, MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { MqttConfig } from '../contracts/agent-config.js';
+import type { DayResult } from '../contracts/day-close.js';
 import {
-  ackSchema,
-  SYNC_LIMITS,
+  acksTopicMessageSchema,
+  storeCommandSchema,
   SYNC_PROTOCOL_VERSION,
   topics,
-  type Ack,
+  type AcksTopicMessage,
   type BatchAck,
   type CloseAck,
+  type ResendReport,
+  type StoreCommand,
   type StoreStatusMessage,
 } from '../contracts/sync-messages.js';
 import type { BackoffPolicy } from '../lib/backoff.js';
@@ -18,9 +21,6 @@ import type { Logger } from '../lib/logger.js';
 import { mqttClientOptions, type MqttConnect } from '../lib/mqtt-connection.js';
 import { ReconnectingMqtt, type LinkState } from '../lib/reconnecting-mqtt.js';
 import {
-  batchesInFlight,
-  decideSizeRefusal,
-  isCloseInFlight,
   overdue,
   retireBatch,
   retireClose,
@@ -28,15 +28,33 @@ import {
   type InFlightBatch,
   type InFlightClose,
 } from './ack-rules.js';
-import type { BatchLimits, MessageLimits, TooLargeEvent } from './batch-builder.js';
+import type { BatchLimits } from './batch-builder.js';
+import type { HandledCommand } from './command-answers.js';
 import {
   inThreadDeliveryStore,
+  type ClosePartCursor,
   type DeliveryCursor,
   type DeliveryStore,
-  type NextBatch,
-  type OutgoingClose,
+  type EventAt,
 } from './delivery-store.js';
+import {
+  MessageSizePolicy,
+  PACKET_TOO_LARGE,
+  refusedAsTooLargeReason,
+  tooLargeReason,
+} from './message-size-policy.js';
 import type { Outbox } from './outbox.js';
+import { statusChangeKey } from './status-changes.js';
+import {
+  admitResend,
+  newResendJob,
+  nextResendJob,
+  resendBatchAcked,
+  resendCap,
+  resendDone,
+  restartResends,
+  type ResendJob,
+} from './resend-jobs.js';
 
 export type ConnectionState = LinkState;
 
@@ -44,13 +62,21 @@ export interface SyncTuning {
   batch: BatchLimits;
   /** Wait this long after a capture before publishing, so a burst travels as one batch. */
   lingerMs: number;
-  /** Batches published but not yet acknowledged, at most. */
+  /**
+   * Messages (batches and close parts) published but not yet acknowledged, at most; never above what a
+   * hub holds for one store (SYNC_LIMITS.maxInFlightPerStore), or it would drop the rest.
+   */
   maxInFlightBatches: number;
   /** No acknowledgement for this long (monotonic time): publish everything unacknowledged again. */
   ackTimeoutMs: number;
   reconnect: BackoffPolicy;
   /** How often the retained status (with the backlog) is refreshed while online. */
   statusEveryMs: number;
+  /**
+   * What the status says changed (an epoch, a day with unsent sales, a command answered): it is
+   * published again, but at most this often, so a store draining a backlog does not flood head office.
+   */
+  statusMinIntervalMs: number;
 }
 
 export const DEFAULT_SYNC_TUNING: SyncTuning = {
@@ -60,6 +86,7 @@ export const DEFAULT_SYNC_TUNING: SyncTuning = {
   ackTimeoutMs: 10_000,
   reconnect: { initialMs: 500, maxMs: 30_000 },
   statusEveryMs: 30_000,
+  statusMinIntervalMs: 1000,
 };
 
 export interface SyncEngineOptions {
@@ -79,13 +106,19 @@ export interface SyncEngineOptions {
   /** Extra subscriptions (promotions) and where their messages go. */
   extraTopics?: string[];
   onMessage?: (topic: string, payload: Buffer) => void;
+  /**
+   * Called on every connection once the subscriptions are in place, so what arrives in answer (a hub's
+   * re-offer of promotions) is received; publish with publishMessage from there.
+   */
+  onConnected?: () => void;
+  /** Head office judged a till's business day (recorded already); `taken` is false for an older verdict. */
+  onDayResult?: (result: DayResult, taken: boolean) => void;
+  /** Head office's retry or discard of a dead letter was handled (or answered again). */
+  onCommandHandled?: (handled: HandledCommand) => void;
 }
 
-/** MQTT 5 reason code 0x95, "Packet too large": on a PUBACK, or on the DISCONNECT of a broker that drops the link. */
-const PACKET_TOO_LARGE = 0x95;
-
-/** A PUBLISH packet beyond its payload: fixed header (≤ 5), topic length (2), packet id (2), MQTT 5 properties (1), margin. */
-const publishOverhead = (topic: string) => Buffer.byteLength(topic) + 16;
+/** What one step of the pump did. */
+type PumpStep = 'published' | 'skipped' | 'nothing-left' | 'restarted';
 
 /**
  * Delivers the outbox to head office. The outbox is the only source of truth: on every (re)connect and
@@ -93,7 +126,7 @@ const publishOverhead = (topic: string) => Buffer.byteLength(topic) + 16;
  * unacknowledged epoch close), so nothing depends on the broker's session or on mqtt.js's in-memory
  * queues. Publishing never blocks capture: reading and recording go through a DeliveryStore (usually on
  * its own thread), and nothing is published while disconnected. The acknowledgement rules themselves
- * are in ack-rules.ts.
+ * are in ack-rules.ts, the limits on message size in message-size-policy.ts.
  */
 export class SyncEngine {
   private readonly tuning: SyncTuning;
@@ -102,6 +135,7 @@ export class SyncEngine {
   private readonly link: ReconnectingMqtt;
   private readonly delivery: DeliveryStore;
   private cursor: DeliveryCursor | null = null;
+  private closeCursor: ClosePartCursor | null = null;
   private window: InFlight[] = [];
   /** Bumped whenever publishing starts again from the outbox, so answers to older requests are dropped. */
   private generation = 0;
@@ -113,21 +147,25 @@ export class SyncEngine {
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastAckAt: number | null = null;
-  private reportedBacklog: number | null = null;
-  /** The broker's Maximum Packet Size (MQTT 5 CONNACK) on the current connection, if it announced one. */
-  private brokerMaxPacket: number | undefined;
-  /** Lowered when a broker refuses a multi-event batch as too large without announcing its limit. */
-  private packLimit: number;
-  /** Close parts this broker can never take (too large); reported, not retried in a loop. */
-  private readonly unsendableCloses = new Set<string>();
+  private readonly size: MessageSizePolicy;
+  /** Head office's resend requests under way (resend-jobs.ts). */
+  private resends: ResendJob[] = [];
+  /** What the last published status said, as far as its changes matter (status-changes.ts). */
+  private statusKey: string | null = null;
+  /** The key seen at the last look that did not publish: a change is published once it held for two looks. */
+  private statusSeen: string | null = null;
+  /** An answer to a command waits in the next status: published at the next look whatever the key. */
+  private statusForced = false;
+  private statusPublishedAt = Number.NEGATIVE_INFINITY;
+  private statusLookedAt = Number.NEGATIVE_INFINITY;
+  private statusSoon: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SyncEngineOptions) {
     this.tuning = { ...DEFAULT_SYNC_TUNING, ...options.tuning };
     this.clock = options.clock ?? systemClock;
     this.topic = topics(options.mqtt.topicPrefix);
-    this.packLimit = this.tuning.batch.maxBytes;
-    this.delivery =
-      options.delivery ?? inThreadDeliveryStore(options.outbox.file, options.storeId, { clock: this.clock });
+    this.size = new MessageSizePolicy(this.tuning.batch, this.topic.events(options.storeId));
+    this.delivery = options.delivery ?? inThreadDeliveryStore(options.outbox.file, options.storeId);
     const { storeId, mqtt: config } = options;
     this.link = new ReconnectingMqtt({
       name: `store ${storeId}`,
@@ -146,16 +184,22 @@ export class SyncEngine {
       backoff: this.tuning.reconnect,
       clock: this.clock,
       ...(options.connect ? { connect: options.connect } : {}),
-      configure: (client) => this.watchBrokerLimits(client),
+      // The broker dropped the link over a message too large, without saying which: decided at once,
+      // before the link's close clears the window.
+      configure: (client) => this.size.watch(client, () => this.onSizeRefusal()),
       onConnect: async (client) => {
-        await client.subscribeAsync([this.topic.acks(storeId), ...(options.extraTopics ?? [])], { qos: 1 });
-        await client.publishAsync(this.topic.status(storeId), this.statusPayload('online'), {
-          qos: 1,
-          retain: true,
-        });
+        await client.subscribeAsync(
+          [this.topic.acks(storeId), this.topic.commands(storeId), ...(options.extraTopics ?? [])],
+          { qos: 1 },
+        );
+        const status = this.onlineStatus();
+        await client.publishAsync(this.topic.status(storeId), status.payload, { qos: 1, retain: true });
+        this.statusKey = status.key;
+        this.statusPublishedAt = this.clock.monotonic();
         // Every connection starts again from the outbox: whatever the last one had in flight may be lost.
         this.restartFromOutbox();
         setImmediate(() => void this.pump());
+        if (options.onConnected) setImmediate(options.onConnected);
       },
       onMessage: (topic, payload) => this.onMessage(topic, payload),
       onDown: () => this.restartFromOutbox(),
@@ -172,6 +216,8 @@ export class SyncEngine {
 
   /** Called after each durable capture: schedules a publish soon, so bursts share a batch. */
   notifyCaptured(): void {
+    // A day with sales waiting shows in the status, once they wait for more than a moment.
+    this.statusMayHaveChanged();
     if (this.lingerTimer || !this.link.client) return;
     this.lingerTimer = setTimeout(() => {
       this.lingerTimer = undefined;
@@ -181,6 +227,17 @@ export class SyncEngine {
 
   connection(): ReturnType<ReconnectingMqtt['status']> & { lastAckAt: number | null } {
     return { ...this.link.status(), lastAckAt: this.lastAckAt };
+  }
+
+  /**
+   * Publishes on another topic of this store's link (QoS 1), e.g. its promotion catalogue. False while
+   * offline: nothing is queued, since what is published this way is stated again on every connection.
+   */
+  async publishMessage(topic: string, payload: string): Promise<boolean> {
+    const client = this.link.client;
+    if (!client || this.stopped) return false;
+    await client.publishAsync(topic, payload, { qos: 1 });
+    return true;
   }
 
   /** Messages published and not yet acknowledged (for diagnostics and tests). */
@@ -193,6 +250,7 @@ export class SyncEngine {
     clearTimeout(this.lingerTimer);
     clearInterval(this.watchdog);
     clearInterval(this.statusTimer);
+    clearTimeout(this.statusSoon);
     // A clean goodbye: the retained status says offline now, rather than after the broker's keep-alive.
     await this.link.stop((client) =>
       client
@@ -206,18 +264,68 @@ export class SyncEngine {
   }
 
   private publishStatus(): void {
-    this.link.client?.publish(this.topic.status(this.options.storeId), this.statusPayload('online'), {
-      qos: 1,
-      retain: true,
-    });
+    const client = this.link.client;
+    if (!client || this.stopped) return;
+    const { payload, key } = this.onlineStatus();
+    this.sendStatus(client, payload, key);
+  }
+
+  /**
+   * Something the status reports may have changed (a capture, an acknowledgement, a command answered):
+   * it is looked at again, at most every statusMinIntervalMs, and published when what matters to head
+   * office changed (status-changes.ts) and stayed so for two looks in a row. A sale in flight for a few
+   * milliseconds of live trading never makes a status of its own; a backlog that stays, or drains, is
+   * said within a couple of seconds. Counts and ages ride on the periodic refresh (statusEveryMs).
+   */
+  private statusMayHaveChanged(options: { force?: boolean } = {}): void {
+    if (options.force) this.statusForced = true;
+    if (this.statusSoon || this.stopped || !this.link.client) return;
+    const min = this.tuning.statusMinIntervalMs;
+    const due = Math.max(this.statusPublishedAt + min, this.statusLookedAt + min);
+    this.statusSoon = setTimeout(
+      () => {
+        this.statusSoon = undefined;
+        this.lookAtStatus();
+      },
+      Math.max(0, due - this.clock.monotonic()),
+    );
+    this.statusSoon.unref();
+  }
+
+  private lookAtStatus(): void {
+    const client = this.link.client;
+    if (!client || this.stopped) return;
+    this.statusLookedAt = this.clock.monotonic();
+    const { payload, key } = this.onlineStatus();
+    if (key === this.statusKey && !this.statusForced) {
+      this.statusSeen = null;
+      return;
+    }
+    if (key !== this.statusSeen && !this.statusForced) {
+      // Changed since the last look: published if it still holds at the next.
+      this.statusSeen = key;
+      this.statusMayHaveChanged();
+      return;
+    }
+    this.sendStatus(client, payload, key);
+  }
+
+  private sendStatus(client: MqttClient, payload: string, key: string): void {
+    this.statusKey = key;
+    this.statusSeen = null;
+    this.statusForced = false;
+    this.statusPublishedAt = this.clock.monotonic();
+    client.publish(this.topic.status(this.options.storeId), payload, { qos: 1, retain: true });
   }
 
   /** Forget what was published and start again from the first unacknowledged event in the outbox. */
   private restartFromOutbox(): void {
     this.cursor = null;
+    this.closeCursor = null;
     this.window = [];
     this.generation += 1;
     this.closesDue = true;
+    this.resends = restartResends(this.resends);
   }
 
   private checkAckTimeout(): void {
@@ -240,19 +348,10 @@ export class SyncEngine {
     void this.pump();
   }
 
-  private limits(): MessageLimits {
-    const topicOverhead = publishOverhead(this.topic.events(this.options.storeId));
-    return {
-      maxEvents: this.tuning.batch.maxEvents,
-      maxBytes: Math.min(this.tuning.batch.maxBytes, this.packLimit),
-      maxMessageBytes: Math.min(
-        SYNC_LIMITS.maxBatchBytes,
-        this.brokerMaxPacket === undefined ? Infinity : this.brokerMaxPacket - topicOverhead,
-      ),
-    };
-  }
-
-  /** Publishes close parts and batches until the window is full or nothing is left; one pump at a time. */
+  /**
+   * Publishes close parts, then batches, until the window is full or nothing is left; one pump at a time.
+   * Close parts count in the window like batches: a hub holds only so many messages of one store.
+   */
   private async pump(): Promise<void> {
     if (this.pumping) {
       this.pumpAgain = true;
@@ -262,40 +361,18 @@ export class SyncEngine {
     try {
       do {
         this.pumpAgain = false;
-        await this.publishCloses();
         for (;;) {
           const client = this.link.client;
-          if (!client || this.stopped || batchesInFlight(this.window) >= this.tuning.maxInFlightBatches)
-            break;
-          const generation = this.generation;
-          const next: NextBatch = await this.delivery.nextBatch(this.cursor, this.limits());
-          if (generation !== this.generation || client !== this.link.client) {
-            // Restarted from the outbox meanwhile: read again from the new starting point.
-            this.pumpAgain = true;
-            break;
-          }
-          const message = next.message;
-          if (!message) break;
-          if (message.kind === 'too-large') {
-            await this.deadLetterTooLarge(next.epoch, message);
-            continue;
-          }
-          const entry: InFlightBatch = {
-            kind: 'batch',
-            epoch: next.epoch,
-            firstSeq: message.firstSeq,
-            lastSeq: message.lastSeq,
-            lastEventId: message.lastEventId,
-            count: message.count,
-            bytes: message.bytes,
-            sentAt: this.clock.monotonic(),
-            brokerAccepted: false,
-          };
-          this.cursor = { epoch: next.epoch, seq: message.lastSeq };
-          this.window.push(entry);
-          this.publish(client, message.payload, entry);
-          // Let capture requests in between batches: a big backlog must not starve live sales.
-          await yieldToEventLoop();
+          if (!client || this.stopped || this.window.length >= this.tuning.maxInFlightBatches) break;
+          let step = this.closesDue
+            ? await this.publishNextClosePart(client)
+            : await this.publishNextBatch(client);
+          // Resends take what live delivery leaves of the window, never all of it.
+          if (step === 'nothing-left') step = await this.publishNextResend(client);
+          if (step === 'restarted') this.pumpAgain = true;
+          if (step === 'restarted' || step === 'nothing-left') break;
+          // Let capture requests in between messages: a big backlog must not starve live sales.
+          if (step === 'published') await yieldToEventLoop();
         }
       } while (this.pumpAgain && !this.stopped);
     } catch (error) {
@@ -310,36 +387,138 @@ export class SyncEngine {
   }
 
   /** Epoch closes go out before the events of the epoch that follows, on every connection, until acknowledged. */
-  private async publishCloses(): Promise<void> {
-    const client = this.link.client;
-    if (!this.closesDue || !client || this.stopped) return;
+  private async publishNextClosePart(client: MqttClient): Promise<PumpStep> {
     const generation = this.generation;
-    const closes: OutgoingClose[] = await this.delivery.pendingCloses();
-    if (generation !== this.generation || client !== this.link.client) {
-      this.pumpAgain = true;
-      return;
+    const close = await this.delivery.nextClosePart(this.closeCursor);
+    // Restarted from the outbox meanwhile: read again from the new starting point.
+    if (generation !== this.generation || client !== this.link.client) return 'restarted';
+    if (!close) {
+      this.closesDue = false;
+      return 'skipped';
     }
-    this.closesDue = false;
-    const maxMessageBytes = this.limits().maxMessageBytes;
-    for (const close of closes) {
-      const key = `${close.epoch}/${close.nextEpoch}/${close.part}`;
-      if (isCloseInFlight(this.window, close) || this.unsendableCloses.has(key)) continue;
-      if (close.bytes > maxMessageBytes) {
-        this.unsendableCloses.add(key);
-        this.reportUnsendableClose(close, maxMessageBytes);
-        continue;
-      }
-      const entry: InFlightClose = {
-        kind: 'close',
-        epoch: close.epoch,
-        nextEpoch: close.nextEpoch,
-        part: close.part,
-        bytes: close.bytes,
-        sentAt: this.clock.monotonic(),
-        brokerAccepted: false,
+    this.closeCursor = { closedAt: close.closedAt, epoch: close.epoch, part: close.part };
+    if (!this.size.admitsClose(close, (limit) => this.reportUnsendableClose(close, limit))) return 'skipped';
+    const entry: InFlightClose = {
+      kind: 'close',
+      epoch: close.epoch,
+      nextEpoch: close.nextEpoch,
+      part: close.part,
+      bytes: close.bytes,
+      sentAt: this.clock.monotonic(),
+      brokerAccepted: false,
+    };
+    this.window.push(entry);
+    this.publish(client, close.payload, entry);
+    return 'published';
+  }
+
+  private async publishNextBatch(client: MqttClient): Promise<PumpStep> {
+    const generation = this.generation;
+    const next = await this.delivery.nextBatch(this.cursor, this.size.limits());
+    if (generation !== this.generation || client !== this.link.client) return 'restarted';
+    const message = next.message;
+    if (!message) return 'nothing-left';
+    if (message.kind === 'too-large') {
+      // Withheld, it goes on the next read as a marker without its body (a few hundred bytes). Not
+      // withheld (it already was: even its marker is too large for this broker): read no further now,
+      // rather than spin; the pump runs again on the next answer, capture or connection.
+      const withheld = await this.withhold(
+        { epoch: next.epoch, seq: message.seq, eventId: message.eventId },
+        tooLargeReason(message),
+        { bytes: message.bytes, limit: message.limit },
+      );
+      return withheld ? 'skipped' : 'nothing-left';
+    }
+    const entry: InFlightBatch = {
+      kind: 'batch',
+      epoch: next.epoch,
+      firstSeq: message.firstSeq,
+      lastSeq: message.lastSeq,
+      lastEventId: message.lastEventId,
+      count: message.count,
+      bytes: message.bytes,
+      sentAt: this.clock.monotonic(),
+      brokerAccepted: false,
+    };
+    this.cursor = { epoch: next.epoch, seq: message.lastSeq };
+    this.window.push(entry);
+    this.publish(client, message.payload, entry);
+    return 'published';
+  }
+
+  /** The next batch of a resend head office asked for: events held here, published again as they are. */
+  private async publishNextResend(client: MqttClient): Promise<PumpStep> {
+    const inFlight = this.window.filter((f) => f.kind === 'batch' && f.resendOf !== undefined).length;
+    const job = nextResendJob(this.resends, inFlight, resendCap(this.tuning.maxInFlightBatches));
+    if (!job) return 'nothing-left';
+    const generation = this.generation;
+    const next = await this.delivery.nextResendBatch(job.epoch, job.cursor, this.size.limits());
+    if (generation !== this.generation || client !== this.link.client) return 'restarted';
+    const message = next.message;
+    if (!message) {
+      this.updateResend(job.requestId, (j) => ({ ...j, readAll: true }));
+      this.finishResends();
+      return 'skipped';
+    }
+    const key = { epoch: job.epoch, firstSeq: message.firstSeq, lastSeq: message.lastSeq };
+    const entry: InFlightBatch = {
+      kind: 'batch',
+      ...key,
+      lastEventId: message.lastEventId,
+      count: message.count,
+      bytes: message.bytes,
+      sentAt: this.clock.monotonic(),
+      brokerAccepted: false,
+      resendOf: job.requestId,
+    };
+    this.updateResend(job.requestId, (j) => ({
+      ...j,
+      cursor: message.lastSeq,
+      outstanding: [...j.outstanding, key],
+    }));
+    this.window.push(entry);
+    this.publish(client, message.payload, entry);
+    return 'published';
+  }
+
+  private updateResend(requestId: string, change: (job: ResendJob) => ResendJob): void {
+    this.resends = this.resends.map((j) => (j.requestId === requestId ? change(j) : j));
+  }
+
+  /** Answers every resend whose events were all published and acknowledged (resendReportSchema). */
+  private finishResends(): void {
+    const client = this.link.client;
+    if (!client) return;
+    const { storeId, logger } = this.options;
+    for (const job of this.resends.filter(resendDone)) {
+      this.resends = this.resends.filter((j) => j !== job);
+      const report: ResendReport = {
+        v: SYNC_PROTOCOL_VERSION,
+        storeId,
+        epoch: job.epoch,
+        resend: {
+          requestId: job.requestId,
+          fromSeq: job.fromSeq,
+          availableFrom: job.availableFrom,
+          through: job.through,
+        },
       };
-      this.window.push(entry);
-      this.publish(client, close.payload, entry);
+      const fields = { storeId, epoch: job.epoch, ...report.resend };
+      // Not acknowledged by head office: an answer lost here leaves the request open, and it asks again.
+      client.publish(this.topic.events(storeId), JSON.stringify(report), { qos: 1 }, (error) => {
+        if (error)
+          logger.warn('resend answer not published; head office will ask again', {
+            ...fields,
+            error: errorMessage(error),
+          });
+      });
+      if (job.availableFrom > job.fromSeq)
+        logger.warn('head office asked for events this store no longer holds', {
+          ...fields,
+          missingFrom: job.fromSeq,
+          missingTo: Math.min(job.availableFrom - 1, job.through),
+        });
+      else logger.info('re-sent what head office asked for', fields);
     }
   }
 
@@ -357,67 +536,41 @@ export class SyncEngine {
     });
   }
 
-  /** Reads the broker's announced limits, and its DISCONNECT reason, on each fresh client. */
-  private watchBrokerLimits(client: MqttClient): void {
-    this.brokerMaxPacket = undefined;
-    client.on('connect', (connack: IConnackPacket) => {
-      this.brokerMaxPacket = connack.properties?.maximumPacketSize;
-    });
-    client.on('disconnect', (packet: IDisconnectPacket) => {
-      // The broker dropped the link over a message too large, without saying which: decided now, before
-      // the link's close clears the window.
-      if (packet.reasonCode === PACKET_TOO_LARGE) this.onSizeRefusal();
-    });
-  }
-
   /**
    * The broker refused a message as too large. A batch of several events is split (later batches are
-   * packed smaller); a single event can never pass this broker and becomes a dead letter, so the events
-   * behind it flow. Only an explicit refusal counts: a timeout alone proves nothing (a down hub looks the same).
+   * packed smaller); a single event can never pass this broker and is withheld, so the events behind it
+   * flow. Only an explicit refusal counts: a timeout alone proves nothing (a down hub looks the same).
    */
   private onSizeRefusal(refused?: InFlight): void {
     const { logger, storeId } = this.options;
-    const decision = decideSizeRefusal(this.window, refused);
+    const decision = this.size.refused(this.window, refused);
     if (decision.action === 'unknown') {
       logger.warn('the broker refused a message as too large; nothing in flight to blame', { storeId });
       return;
     }
     if (decision.action === 'split') {
-      this.packLimit = Math.min(this.packLimit, Math.max(1, decision.maxBytes));
       logger.warn('the broker refused a batch as too large; sending smaller batches', {
         storeId,
-        maxBytes: this.packLimit,
+        maxBytes: this.size.packedBytes,
       });
     } else if (decision.message.kind === 'close') {
-      const close = decision.message;
-      this.unsendableCloses.add(`${close.epoch}/${close.nextEpoch}/${close.part}`);
-      this.reportUnsendableClose(close, undefined);
+      this.reportUnsendableClose(decision.message, undefined);
     } else {
       const event = decision.message;
-      const reason =
-        `the broker refused it as too large (MQTT reason 0x95, packet too large): ${event.bytes} bytes as a message. ` +
-        'Raise the broker’s message size limit, then retry it.';
-      void this.delivery
-        .markUndeliverable({ epoch: event.epoch, seq: event.lastSeq, eventId: event.lastEventId }, reason)
-        .then(
-          (marked) => {
-            if (marked)
-              logger.error('event refused by the broker as too large; dead-lettered', {
-                storeId,
-                epoch: event.epoch,
-                seq: event.lastSeq,
-                eventId: event.lastEventId,
-                bytes: event.bytes,
-              });
-          },
-          (error: unknown) =>
-            logger.error('could not dead-letter an event the broker refused as too large; will retry', {
-              storeId,
-              epoch: event.epoch,
-              seq: event.lastSeq,
-              error: errorMessage(error),
-            }),
-        );
+      // Queued on the delivery store before the publishing below reads again, so that read sees it withheld.
+      this.withhold(
+        { epoch: event.epoch, seq: event.lastSeq, eventId: event.lastEventId },
+        refusedAsTooLargeReason(event.bytes),
+        { bytes: event.bytes },
+      ).catch((error: unknown) =>
+        logger.error('could not withhold an event the broker refused as too large; will retry', {
+          storeId,
+          epoch: event.epoch,
+          seq: event.lastSeq,
+          eventId: event.lastEventId,
+          error: errorMessage(error),
+        }),
+      );
     }
     if (refused) {
       // The link is still up (a PUBACK refusal): publish again from the outbox, under the new limits.
@@ -426,24 +579,20 @@ export class SyncEngine {
     }
   }
 
-  private async deadLetterTooLarge(epoch: string, event: TooLargeEvent): Promise<void> {
-    const { logger, storeId } = this.options;
-    const reason =
-      event.limit < SYNC_LIMITS.maxBatchBytes
-        ? `too large to send: ${event.bytes} bytes as a message, and the broker accepts at most ${event.limit} bytes ` +
-          '(its maximum packet size). Raise that limit on the broker, then retry it.'
-        : `too large to send: ${event.bytes} bytes as a message, and head office accepts at most ` +
-          `${SYNC_LIMITS.maxBatchBytes} bytes per message. It cannot be sent: pass the sale on by other means, then discard it.`;
-    if (await this.delivery.markUndeliverable({ epoch, seq: event.seq, eventId: event.eventId }, reason)) {
-      logger.error('event too large to send; dead-lettered', {
-        storeId,
-        epoch,
-        seq: event.seq,
-        eventId: event.eventId,
-        bytes: event.bytes,
-        limit: event.limit,
+  /**
+   * Withholds an event no message can carry: it goes as a marker without its body, head office keeps its
+   * seq as refused (no gap), and its answer makes the event a dead letter here with the reason.
+   */
+  private async withhold(event: EventAt, reason: string, fields: Record<string, number>): Promise<boolean> {
+    const withheld = await this.delivery.withhold(event, reason);
+    if (withheld)
+      this.options.logger.error('event too large to send; withheld, and sent without its body', {
+        storeId: this.options.storeId,
+        ...event,
+        ...fields,
+        reason,
       });
-    }
+    return withheld;
   }
 
   private reportUnsendableClose(
@@ -476,16 +625,24 @@ export class SyncEngine {
       void this.onAck(payload);
       return;
     }
+    if (topic === this.topic.commands(this.options.storeId)) {
+      void this.onCommand(payload);
+      return;
+    }
     this.options.onMessage?.(topic, payload);
   }
 
   private async onAck(payload: Buffer): Promise<void> {
     const { storeId, logger } = this.options;
-    let ack: Ack;
+    let ack: AcksTopicMessage;
     try {
-      ack = ackSchema.parse(JSON.parse(payload.toString('utf8')));
+      ack = acksTopicMessageSchema.parse(JSON.parse(payload.toString('utf8')));
     } catch (error) {
       logger.warn('ignoring malformed acknowledgement', { storeId, error: errorMessage(error) });
+      return;
+    }
+    if (ack.kind === 'day') {
+      this.onDayResult(ack.day);
       return;
     }
     try {
@@ -505,8 +662,8 @@ export class SyncEngine {
   }
 
   private async onBatchAck(ack: BatchAck): Promise<void> {
-    const { outbox, storeId, logger } = this.options;
-    const outcome = await this.delivery.recordBatchAck(ack);
+    const { storeId, logger } = this.options;
+    const outcome = await this.delivery.recordBatchAck(ack, this.clock.now());
     if (outcome.action === 'ignored') {
       logger.debug('ignoring an acknowledgement of a batch this database did not send', {
         storeId,
@@ -518,7 +675,13 @@ export class SyncEngine {
       return;
     }
     this.lastAckAt = this.clock.now();
-    for (const r of outcome.deadLetters) {
+    const key = { epoch: ack.epoch, ...ack.batch };
+    if (this.resends.length > 0) {
+      this.resends = resendBatchAcked(this.resends, key);
+      this.finishResends();
+    }
+    // Only when this answer made them dead letters: a resend of events refused long ago repeats the refusal.
+    for (const r of outcome.dead > 0 ? outcome.deadLetters : []) {
       logger.warn('event refused by head office; dead-lettered', {
         storeId,
         epoch: ack.epoch,
@@ -544,15 +707,136 @@ export class SyncEngine {
     }
     // A batch leaves the window only with its own acknowledgement, keyed by (epoch, firstSeq, lastSeq):
     // ackedThrough may cover it while its answer was lost, and then only the ack timeout would notice.
-    this.window = retireBatch(this.window, { epoch: ack.epoch, ...ack.batch });
-    // The retained status carries the backlog: once it is gone, say so rather than wait for the refresh.
-    if (this.window.length === 0 && this.reportedBacklog !== 0 && outbox.unsentCount() === 0)
-      this.publishStatus();
+    this.window = retireBatch(this.window, key);
+    // The retained status says what is unsent per day and whether anything waits: say when that changes.
+    this.statusMayHaveChanged();
+  }
+
+  /** Head office's verdict on a till's business day: kept (the latest judgement wins) and shown in the status. */
+  private onDayResult(day: DayResult): void {
+    const { storeId, logger, outbox } = this.options;
+    const fields = {
+      storeId,
+      terminalId: day.terminalId,
+      businessDay: day.businessDay,
+      state: day.state,
+      at: day.at,
+    };
+    let taken: boolean;
+    try {
+      taken = outbox.recordDayResult(day);
+    } catch (error) {
+      // Head office sends its verdicts again whenever this store comes back online.
+      logger.error('could not record head office’s verdict on a business day', {
+        ...fields,
+        error: errorMessage(error),
+      });
+      return;
+    }
+    if (taken) {
+      const { missing, extra, totals } = day.differences;
+      logger.log(day.state === 'confirmed' ? 'info' : 'warn', 'head office judged a till’s business day', {
+        ...fields,
+        missing: missing.slice(0, 20),
+        extra: extra.slice(0, 20),
+        totalsDiffering: totals.length,
+      });
+    }
+    this.options.onDayResult?.(day, taken);
+  }
+
+  /** A command from head office (only hubs may publish on this topic). */
+  private async onCommand(payload: Buffer): Promise<void> {
+    const { storeId, logger } = this.options;
+    let command: StoreCommand;
+    try {
+      command = storeCommandSchema.parse(JSON.parse(payload.toString('utf8')));
+    } catch (error) {
+      logger.warn('ignoring a malformed command from head office', { storeId, error: errorMessage(error) });
+      return;
+    }
+    try {
+      if (command.kind === 'resend') await this.onResendCommand(command);
+      else this.onDeadLetterCommand(command);
+    } catch (error) {
+      if (this.stopped) return;
+      // Head office asks again while the command stays unanswered.
+      logger.error('could not carry out a command from head office; it will be asked again', {
+        storeId,
+        kind: command.kind,
+        requestId: command.requestId,
+        error: errorMessage(error),
+      });
+    }
+  }
+
+  private async onResendCommand(command: Extract<StoreCommand, { kind: 'resend' }>): Promise<void> {
+    const { storeId, logger } = this.options;
+    const fields = {
+      storeId,
+      epoch: command.epoch,
+      fromSeq: command.fromSeq,
+      requestId: command.requestId,
+      reason: command.reason,
+    };
+    const admission = admitResend(this.resends, command.requestId);
+    if (admission.action === 'running') {
+      logger.debug('head office asked again for a resend under way', fields);
+      return;
+    }
+    if (admission.action === 'busy') {
+      logger.warn('too many resends under way; head office will ask again', fields);
+      return;
+    }
+    const bounds = await this.delivery.resendBounds(command.epoch, command.fromSeq);
+    // Asked twice while the bounds were read: one job.
+    if (admitResend(this.resends, command.requestId).action !== 'start') return;
+    const job = newResendJob(command, bounds);
+    // Built from the bounds just read, it starts from its first held seq: a restart meanwhile changes nothing.
+    this.resends = [...this.resends, job];
+    logger.warn('head office asked to have events again; publishing what this store still holds', {
+      ...fields,
+      availableFrom: bounds.availableFrom,
+      through: bounds.through,
+    });
+    this.finishResends();
+    setImmediate(() => void this.pump());
+  }
+
+  private onDeadLetterCommand(
+    command: Extract<StoreCommand, { kind: 'retry-dead-letter' | 'discard-dead-letter' }>,
+  ): void {
+    const { storeId, logger, outbox } = this.options;
+    const handled = outbox.handleDeadLetterCommand(command);
+    const fields = {
+      storeId,
+      kind: command.kind,
+      requestId: command.requestId,
+      eventId: command.eventId,
+      note: command.note,
+      outcome: handled.answer.outcome,
+      answer: handled.answer.message,
+      ...(handled.retriedAs ?? {}),
+    };
+    if (!handled.handledNow)
+      logger.info('head office repeated a command already handled; answering again', fields);
+    else if (handled.answer.outcome === 'done')
+      logger.warn(
+        command.kind === 'retry-dead-letter'
+          ? 'dead letter retried at head office’s request'
+          : 'dead letter discarded at head office’s request',
+        fields,
+      );
+    else logger.warn('refused a command from head office', fields);
+    this.options.onCommandHandled?.(handled);
+    if (handled.retriedAs) setImmediate(() => void this.pump());
+    // The answer travels in the status: always published again, even when it repeats an earlier one.
+    this.statusMayHaveChanged({ force: true });
   }
 
   private async onCloseAck(ack: CloseAck): Promise<void> {
     const { storeId, logger } = this.options;
-    const outcome = await this.delivery.recordCloseAck(ack);
+    const outcome = await this.delivery.recordCloseAck(ack, this.clock.now());
     if (outcome.action === 'ignored') {
       logger.debug('ignoring an acknowledgement of a close this database did not send', {
         storeId,
@@ -582,16 +866,35 @@ export class SyncEngine {
       state,
       at: new Date(this.clock.now()).toISOString(),
     };
-    if (state === 'online') {
-      message.version = this.options.version;
-      try {
-        message.epoch = this.options.outbox.epoch;
-        message.backlog = this.options.outbox.unsentCount();
-        this.reportedBacklog = message.backlog;
-      } catch {
-        // storage trouble is reported by capture; the status still goes out
-      }
-    }
     return JSON.stringify(message);
+  }
+
+  /**
+   * The retained status while online: what waits and since when, per business day, how far head office
+   * acknowledged each epoch held here (so a hub restored from a backup asks for what it lost), and the
+   * answers to its latest commands; with the key of what in it matters when it changes.
+   */
+  private onlineStatus(): { payload: string; key: string } {
+    const { outbox, version } = this.options;
+    const message: StoreStatusMessage = {
+      v: SYNC_PROTOCOL_VERSION,
+      state: 'online',
+      at: new Date(this.clock.now()).toISOString(),
+      version,
+    };
+    try {
+      const facts = outbox.deliveryFacts();
+      message.epoch = facts.epoch;
+      message.backlog = facts.backlog;
+      if (facts.oldestUnsentAt !== null)
+        message.oldestUnsentAt = new Date(facts.oldestUnsentAt).toISOString();
+      message.acked = facts.acked;
+      message.unsentByDay = facts.unsentByDay;
+      const commands = outbox.commandAnswers(20);
+      if (commands.length > 0) message.commands = commands;
+    } catch {
+      // storage trouble is reported by capture; the status still goes out
+    }
+    return { payload: JSON.stringify(message), key: statusChangeKey(message) };
   }
 }

@@ -23,19 +23,30 @@ export class WriteTurns {
   }
 
   /** Runs `write` (a synchronous transaction) in this thread's turn. */
-  run<T>(who: 'capture' | 'delivery', write: () => T): T {
+  run<T>(who: Side, write: () => T): T {
     const held = this.take(who);
     try {
       return write();
     } finally {
       if (held) {
-        Atomics.store(this.state, HELD, 0);
+        Atomics.store(this.state, HELD, FREE);
         Atomics.notify(this.state, HELD);
       }
     }
   }
 
-  private take(who: 'capture' | 'delivery'): boolean {
+  /**
+   * Gives back a turn the delivery thread held when it died: a worker that crashes or is terminated
+   * never runs its `finally`, and every capture would then wait out its 100 ms, every acknowledgement of
+   * the next worker its 5 s. Only a turn held by the delivery side is released; call it once that
+   * thread is gone.
+   */
+  releaseDeliveryTurn(): void {
+    if (Atomics.compareExchange(this.state, HELD, HOLDER.delivery, FREE) === HOLDER.delivery)
+      Atomics.notify(this.state, HELD);
+  }
+
+  private take(who: Side): boolean {
     const deadline = performance.now() + MAX_WAIT_MS[who];
     const left = () => Math.max(0, deadline - performance.now());
     if (who === 'capture') Atomics.add(this.state, CAPTURES_WAITING, 1);
@@ -48,8 +59,9 @@ export class WriteTurns {
             continue;
           }
         }
-        if (Atomics.compareExchange(this.state, HELD, 0, 1) === 0) return true;
-        if (Atomics.wait(this.state, HELD, 1, left()) === 'timed-out') return false;
+        if (Atomics.compareExchange(this.state, HELD, FREE, HOLDER[who]) === FREE) return true;
+        const holder = Atomics.load(this.state, HELD);
+        if (holder !== FREE && Atomics.wait(this.state, HELD, holder, left()) === 'timed-out') return false;
       }
     } finally {
       if (who === 'capture') {
@@ -60,6 +72,11 @@ export class WriteTurns {
   }
 }
 
+type Side = 'capture' | 'delivery';
+
+/** State slot: who holds the turn (FREE, or a HOLDER). */
 const HELD = 0;
 const CAPTURES_WAITING = 1;
+const FREE = 0;
+const HOLDER = { capture: 1, delivery: 2 } as const;
 const MAX_WAIT_MS = { capture: 100, delivery: 5000 } as const;

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { textDigest } from '../../src/lib/canonical-hash.js';
 import { Outbox } from '../../src/sync/index.js';
+import { recordAck, seqsToPublish } from '../support/outbox-delivery.js';
 import { makeTempDir } from '../support/temp-dir.js';
 
 const run = promisify(execFile);
@@ -44,7 +45,7 @@ describe('outpost deadletters', () => {
       })),
     );
     const last = captured[1] as { eventId: string };
-    outbox.applyAck({
+    recordAck(outbox.file, {
       v: 1,
       kind: 'batch',
       epoch: outbox.epoch,
@@ -87,7 +88,7 @@ describe('outpost deadletters', () => {
     ]);
 
     const after = new Outbox({ file: path.join(dataDir, 'outbox.sqlite'), storeId: 'S1' });
-    expect(after.unsentAfter(0, 10).map((e) => e.seq)).toEqual([3]);
+    expect(seqsToPublish(after.file)).toEqual([3]);
     expect(after.deadLetters()).toEqual([
       expect.objectContaining({
         eventId: second!.eventId,
@@ -112,7 +113,7 @@ describe('outpost deadletters', () => {
         bodyHash: textDigest(body),
       })),
     );
-    outbox.applyAck({
+    recordAck(outbox.file, {
       v: 1,
       kind: 'batch',
       epoch: outbox.epoch,

@@ -93,7 +93,7 @@ describe("the desktop app's agent process", () => {
       });
       expect(response.status).toBe(201);
     }
-    // Pushed, not asked for: the agent process samples its status and sends what changed.
+    // Pushed, not asked for: each capture tells the window something changed, and the agent process sends it.
     const live = await until(() => pushed.find((s) => s.status.backlog.count === 3), 10_000);
     expect(live.status.backlog.atRisk).toEqual([{ currency: 'EUR', amount: expect.any(Number) }]);
     expect(live.history.points.at(-1)?.backlog).toBe(3);

@@ -273,9 +273,19 @@ describe('status window in Chromium against a fake agent', () => {
               {
                 at: '2026-11-23T09:42:05.000Z',
                 level: 'warning',
-                message:
-                  'Head office cannot be reached. Sales are kept on this PC and will be sent automatically.',
+                code: 'head-office-unreachable',
+                params: {},
+                // Worded by the window from its own text; the agent's English is the fallback only.
+                message: 'The agent says: head office is away.',
                 details: 'mqtt connect ECONNREFUSED 10.20.0.5:8883 (reconnect attempt 7, next in 30 s)',
+              },
+              {
+                at: '2026-11-23T09:40:00.000Z',
+                level: 'warning',
+                code: 'a-code-this-window-does-not-know',
+                params: {},
+                message: 'A newer agent said something in its own words.',
+                details: 'newer event',
               },
             ],
             promotions: {
@@ -305,6 +315,14 @@ describe('status window in Chromium against a fake agent', () => {
         '£12.00',
       ]);
       expect(await page.locator('.state').getAttribute('data-tone')).toBe('offline');
+      const notices = page.getByRole('region', { name: 'Recent warnings and errors' });
+      await notices
+        .getByText(
+          'Head office cannot be reached right now. Sales are kept on this PC and will be sent automatically.',
+        )
+        .waitFor({ timeout: 5000 });
+      expect(await notices.getByText('The agent says: head office is away.').count()).toBe(0);
+      await notices.getByText('A newer agent said something in its own words.').waitFor({ timeout: 5000 });
       await watched.screenshot('offline');
 
       expect(agent.pageLoads).toHaveLength(1); // live, not reloaded

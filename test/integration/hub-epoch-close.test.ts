@@ -5,6 +5,7 @@ import { startHub } from '../../src/hub/index.js';
 import { silentLogger } from '../../src/lib/logger.js';
 import { startMosquitto } from '../support/mosquitto.js';
 import { sale } from '../support/pos-payloads.js';
+import { recordingLogger } from '../support/store-simulator.js';
 import { StorePublisher } from '../support/store-publisher.js';
 import { waitFor } from '../support/sync-harness.js';
 import { makeTempDir } from '../support/temp-dir.js';
@@ -120,5 +121,62 @@ describe('an epoch close through the broker', () => {
     });
     expect(refused).toBe(true);
     expect(stores.acks.length).toBe(acksBefore);
+  });
+
+  it('logs what it did with each conflict: a quarantined copy once, a moved-away copy as refused without one', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const logs = recordingLogger();
+    const hub = await startHub(
+      hubConfigSchema.parse({
+        hubId: 'hub-conflict-log',
+        db: { url: `sqlite:${path.join(makeTempDir('hub-conflict-log'), 'hub.sqlite')}` },
+        mqtt: { url: broker.url, shareGroup: 'outpost-hubs', keepaliveSeconds: 5 },
+        api: { host: '127.0.0.1', port: 0, token: TOKEN },
+      }),
+      { logger: logs.logger },
+    );
+    cleanups.push(() => hub.stop());
+    const stores = await StorePublisher.connect(broker.url);
+    cleanups.push(() => stores.close());
+    const logged = (message: string) =>
+      logs.entries.filter((e) => e.message === message).map((e) => [e.level, e.seq]);
+
+    await stores.publishBatch(STORE, E, [sold(1), sold(2), sold(3)]);
+    await stores.waitForAck(STORE, (a) => a.ackedThrough === 3, 'seqs 1–3');
+    // A second writer's event at seq 2, sent twice (it retransmits): one copy kept, one incident logged.
+    const clone = { seq: 2, eventId: idOf(92), text: JSON.stringify(sale({ transactionId: 'clone-2' }, 2)) };
+    const conflictAnswers = () =>
+      stores.acks.filter((a) => a.ack.kind === 'batch' && a.ack.conflicts.length === 1).length;
+    for (let i = 1; i <= 2; i++) {
+      await stores.publishBatch(STORE, E, [clone]);
+      await waitFor(`answer ${i} to the clone`, () => conflictAnswers() === i);
+    }
+    // Another writer closed E and moved seq 4 to F; F does not hold it yet: this copy is refused, not kept.
+    await stores.publishClose(STORE, E, {
+      lastSeq: 4,
+      nextEpoch: F,
+      reason: 'restored from a backup',
+      part: 1,
+      parts: 1,
+      moved: [{ seq: 4, eventId: idOf(4), toSeq: 1 }],
+    });
+    await stores.waitForAck(STORE, (a) => a.kind === 'close', 'the close');
+    await stores.publishBatch(STORE, E, [sold(4)]);
+    await stores.waitForAck(
+      STORE,
+      (a) => a.kind === 'batch' && a.conflicts.some((c) => c.seq === 4),
+      'seq 4',
+    );
+
+    expect(logged('quarantined conflicting event')).toEqual([['error', 2]]);
+    expect(logged('conflicting event already in quarantine')).toEqual([['debug', 2]]);
+    expect(
+      logged('refused a conflicting event without keeping it; its store sends it under an epoch of its own'),
+    ).toEqual([['warn', 4]]);
+    // The clone came after seqs 1–3 were held: parsed by its digest first, then judged in full to be kept.
+    expect((await hub.store.listQuarantine(STORE, 10)).map((q) => [q.seq, q.bodyJson])).toEqual([
+      [2, clone.text],
+    ]);
   });
 });

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hubMigrations } from '../../src/hub/hub-migrations.js';
 import type { EpochClose } from '../../src/contracts/sync-messages.js';
+import { withheldDigest } from '../../src/hub/classify-events.js';
 import type { HubStore, IncomingEvent, InsertOutcome } from '../../src/hub/hub-store.js';
 import { PostgresHubStore } from '../../src/hub/postgres-hub-store.js';
 import { SqliteHubStore } from '../../src/hub/sqlite-hub-store.js';
@@ -235,6 +236,8 @@ describe.each([
         moved: 0,
         closed: null,
         complete: false,
+        unrecoverable: [],
+        resend: null,
       },
     ]);
 
@@ -261,6 +264,7 @@ describe.each([
       conflicts: [{ seq: 2, reason: expect.stringContaining('seq 2') as string }],
       stored: 0,
       duplicates: 0,
+      quarantined: [{ seq: 2, reason: expect.stringContaining('seq 2') as string, alreadyHeld: false }],
     });
     const { events } = await store.listTransactions(STORE, { limit: 100 });
     expect(events[1]).toMatchObject({ seq: 2, eventId: eventIdOf(2), status: 'stored', bodyJson: bodyOf(2) });
@@ -279,9 +283,9 @@ describe.each([
     ]);
 
     // The clone retransmits before it hears back: told again, but it is one incident, not two.
-    expect((await store.insertEventsOnce(STORE, EPOCH_A, [clash], AT + 2000)).conflicts).toEqual(
-      outcome.conflicts,
-    );
+    const again = await store.insertEventsOnce(STORE, EPOCH_A, [clash], AT + 2000);
+    expect(again.conflicts).toEqual(outcome.conflicts);
+    expect(again.quarantined).toEqual([{ ...outcome.conflicts[0]!, alreadyHeld: true }]);
     expect(await store.listQuarantine(STORE, 10)).toEqual(quarantine);
     expect(await store.counts()).toEqual(counts({ stored: 3, quarantined: 1 }));
     expect((await store.listStores())[0]!.quarantined).toBe(1);
@@ -351,7 +355,13 @@ describe.each([
       ],
       AT + 1000,
     );
-    expect(outcome).toEqual({ ...nothingNew(4), duplicates: 1 });
+    expect(outcome).toEqual({
+      ...nothingNew(4),
+      duplicates: 1,
+      quarantined: [
+        { seq: 4, reason: expect.stringContaining('different body') as string, alreadyHeld: false },
+      ],
+    });
 
     const { events } = await store.listTransactions(STORE, { after: 2, limit: 100 });
     expect(events.map((e) => [e.seq, e.status])).toEqual([
@@ -453,6 +463,9 @@ describe.each([
         reportedBacklog: 12,
         agentVersion: '0.1.0',
         quarantined: 0,
+        oldestUnsentAt: null,
+        unsentByDay: null,
+        acked: null,
         epochs: [],
       },
     ]);
@@ -690,9 +703,11 @@ describe.each([
         alreadyHeld: 8,
       });
 
-      // Writer A, unaware, goes on under the closed epoch: its events at B's moved seqs are conflicts…
+      // Writer A, unaware, goes on under the closed epoch: its events at B's moved seqs are conflicts, and
+      // the answer tells it the epoch was closed (so it leaves too)…
       const own = await store.insertEventsOnce(STORE, EPOCH_A, seqs(71, 72), AT + 3000);
       expect(own.conflicts.map((c) => c.seq)).toEqual([71, 72]);
+      expect(own.closedTowards).toBe(EPOCH_G);
       // …and a seq beyond a gap makes the epoch incomplete again until the gap is filled.
       await store.insertEventsOnce(STORE, EPOCH_A, seqs(77, 77), AT + 3000);
       expect(await epochOf(store, EPOCH_A)).toMatchObject({
@@ -775,9 +790,11 @@ describe.each([
           expect(await next()).toMatchObject({ stored: 3, ackedThrough: 3 });
           expect(await close()).toMatchObject({ moved: 3 });
         }
-        // A batch of the old epoch published before the close, delivered late: nothing to store, no conflict.
+        // A batch of the old epoch published before the close, delivered late: nothing to store, no
+        // conflict; the answer says where the epoch's writer went (its sender has moved on, and ignores it).
         expect(await store.insertEventsOnce(STORE, EPOCH_A, seqs(4, 6), AT + 2000)).toEqual({
           ...nothingNew(6),
+          closedTowards: EPOCH_F,
         });
         expect(await store.counts()).toEqual(counts({ stored: 6, moved: 3 }));
         const epochs = (await store.listStores())[0]!.epochs;
@@ -787,6 +804,112 @@ describe.each([
         ]);
       },
     );
+    it('keeps on each moved row where the event went and a short excerpt of why, not the whole reason again', async () => {
+      const { store } = await freshStore();
+      const reason = `restored from a backup; ${'details '.repeat(120)}`;
+      await store.closeEpoch(
+        STORE,
+        EPOCH_A,
+        closeOf(
+          300,
+          seqRange(1, 300).map((seq) => move(seq, seq)),
+          { reason },
+        ),
+        AT,
+      );
+      const { events } = await store.listTransactions(STORE, { epoch: EPOCH_A, limit: 300 });
+      expect(events).toHaveLength(300);
+      for (const row of events) {
+        expect(row.reason).toMatch(
+          new RegExp(
+            `^moved to seq ${row.seq} of epoch ${EPOCH_F} when its writer closed this epoch: restored from a backup; details`,
+          ),
+        );
+        expect(row.reason!.length).toBeLessThan(300);
+      }
+    });
+
+    it('tells a writer still publishing under a closed epoch where its closing writer went, and no one before the close', async () => {
+      const { store } = await freshStore();
+      // Two PCs share epoch A; only the clone is told of a conflict, and it closes A towards F.
+      const before = await store.insertEventsOnce(STORE, EPOCH_A, seqs(1, 3), AT);
+      expect(before).not.toHaveProperty('closedTowards');
+      await store.closeEpoch(STORE, EPOCH_A, closeOf(3, []), AT + 1000);
+      // The original PC's next sales land at new seqs of A, with no conflict: the answer says A is closed.
+      const after = await store.insertEventsOnce(STORE, EPOCH_A, seqs(4, 5), AT + 2000);
+      expect(after).toMatchObject({ stored: 2, conflicts: [], closedTowards: EPOCH_F });
+      // Other epochs of the store are not concerned.
+      expect(await store.insertEventsOnce(STORE, EPOCH_B, seqs(1, 1), AT + 3000)).not.toHaveProperty(
+        'closedTowards',
+      );
+    });
+
+    it("never acknowledges a writer's copy of an event another writer moved away before the hub holds it there", async () => {
+      const { store } = await freshStore();
+      // Two PCs share epoch A up to seq 3 and both hold event X at seq 4. The clone closes A first and moves
+      // X to seq 1 of its epoch F; it may be switched off before it ever delivers F.
+      await store.insertEventsOnce(STORE, EPOCH_A, seqs(1, 3), AT);
+      expect(await store.closeEpoch(STORE, EPOCH_A, closeOf(4, [move(4, 1)]), AT + 1000)).toMatchObject({
+        moved: 1,
+      });
+      // The original PC's copy of X arrives under A: a conflict (so it keeps X and moves it on), not
+      // quarantined (it is no other event), and nothing is stored at seq 4 beyond the moved row.
+      const copy = await store.insertEventsOnce(STORE, EPOCH_A, seqs(4, 4), AT + 2000);
+      expect(copy).toMatchObject({ stored: 0, duplicates: 0, rejected: [], closedTowards: EPOCH_F });
+      expect(copy.conflicts.map((c) => c.seq)).toEqual([4]);
+      expect(await store.listQuarantine(STORE, 10)).toEqual([]);
+      // The original PC sends X under an epoch of its own: stored there, once; the clone's copy, if it
+      // ever comes, is a duplicate.
+      expect(
+        await store.insertEventsOnce(
+          STORE,
+          EPOCH_G,
+          [incoming(1, { body: sale({}, 4), eventId: eventIdOf(4) })],
+          AT + 3000,
+        ),
+      ).toMatchObject({ stored: 1 });
+      expect(await store.insertEventsOnce(STORE, EPOCH_F, resent(4, 4, 3), AT + 4000)).toMatchObject({
+        stored: 0,
+        duplicates: 1,
+      });
+      expect(await store.counts()).toEqual(counts({ stored: 4, duplicates: 1, moved: 1 }));
+      // Once X is stored, a late copy under A is a plain redelivery.
+      expect((await store.insertEventsOnce(STORE, EPOCH_A, seqs(4, 4), AT + 5000)).conflicts).toEqual([]);
+    });
+  });
+
+  it('keeps a withheld event as refused at its seq, and takes its marker for an event it stores as a redelivery', async () => {
+    const { store } = await freshStore();
+    const withheld = (seq: number, eventId = eventIdOf(seq)): IncomingEvent => ({
+      ...incoming(seq, { eventId }),
+      businessDay: null,
+      bodyText: 'null',
+      bodyIsJson: true,
+      bodyHash: withheldDigest(eventId),
+      invalidReason: 'withheld by the store: too large to send',
+    });
+    // Seq 2 is withheld (too large for the broker): refused with the reason, and the epoch has no gap.
+    expect(
+      await store.insertEventsOnce(STORE, EPOCH_A, [incoming(1), withheld(2), incoming(3)], AT),
+    ).toMatchObject({
+      ackedThrough: 3,
+      stored: 2,
+      rejected: [{ seq: 2, reason: 'withheld by the store: too large to send' }],
+      conflicts: [],
+    });
+    const { events } = await store.listTransactions(STORE, { epoch: EPOCH_A, limit: 10 });
+    expect(events[1]).toMatchObject({ seq: 2, status: 'rejected', bodyJson: 'null', terminalId: 'T1' });
+    // Seq 3 was stored from an earlier connection; a later one withholds it: a redelivery, no conflict.
+    expect(await store.insertEventsOnce(STORE, EPOCH_A, [withheld(3)], AT + 1000)).toEqual(nothingNew(3));
+    // The withheld marker of an event stored under another epoch is a duplicate: counted once, not refused.
+    expect(
+      await store.insertEventsOnce(STORE, EPOCH_B, [withheld(1, eventIdOf(3))], AT + 2000),
+    ).toMatchObject({
+      duplicates: 1,
+      rejected: [],
+    });
+    expect(await store.listQuarantine(STORE, 10)).toEqual([]);
+    expect(await store.counts()).toEqual(counts({ stored: 2, rejected: 1, duplicates: 1 }));
   });
 
   it('keeps per-epoch counters in the ingest transaction: listing stores reads them, not the events', async () => {

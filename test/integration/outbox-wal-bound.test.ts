@@ -4,14 +4,14 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { textDigest } from '../../src/lib/canonical-hash.js';
 import { StorageUnavailableError } from '../../src/lib/errors.js';
-import { Outbox, WalCheckpointer, type CaptureInput } from '../../src/sync/index.js';
+import { DeliveryThread, Outbox, type CaptureInput } from '../../src/sync/index.js';
 import { waitFor } from '../support/sync-harness.js';
 import { mountSmallDisk } from '../support/temp-dir.js';
 
 /**
- * Issue: on a small disk the outbox's write-ahead log grew to several MB during a burst and kept that
- * size after its checkpoints, so the space never came back to captures. The WAL must shrink once the
- * burst is over, and capture must take writes again as soon as space is freed.
+ * On a small disk the outbox's write-ahead log gives its space back: it shrinks once a burst is over
+ * (left alone it keeps the size of the largest burst, and that space never comes back to captures), and
+ * capture takes writes again as soon as space is freed.
  */
 
 const MiB = 1024 * 1024;
@@ -60,7 +60,13 @@ describe('the outbox write-ahead log on a small disk', () => {
     const file = path.join(disk, 'data', 'outbox.sqlite');
     const outbox = new Outbox({ file, storeId: 'S1' });
     const checkpointerErrors: string[] = [];
-    const checkpointer = new WalCheckpointer(file, 100, (message) => checkpointerErrors.push(message));
+    // The outbox's worker thread checkpoints the WAL, as in the agent.
+    const checkpointer = new DeliveryThread({
+      file,
+      storeId: 'S1',
+      checkpointEveryMs: 100,
+      onCheckpointError: (message) => checkpointerErrors.push(message),
+    });
     try {
       // A reader holding an old snapshot through a burst (the sync engine reading a batch, a backup tool)
       // keeps checkpoints from catching up, so the WAL grows with the burst.
@@ -105,7 +111,7 @@ describe('the outbox write-ahead log on a small disk', () => {
         describe: () => ({ wal: walSize(file) }),
       });
     } finally {
-      await checkpointer.stop();
+      await checkpointer.close();
       outbox.close();
     }
   }, 30_000);

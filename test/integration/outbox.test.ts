@@ -8,6 +8,7 @@ import { textDigest } from '../../src/lib/canonical-hash.js';
 import { ConfigError, ConflictError, StorageUnavailableError } from '../../src/lib/errors.js';
 import { DatabaseTooNewError, Outbox, type CaptureInput, type CaptureResult } from '../../src/sync/index.js';
 import { outboxMigrations } from '../../src/sync/outbox-migrations.js';
+import { eventsToPublish, leaveEpoch, recordAck, seqsToPublish } from '../support/outbox-delivery.js';
 
 let dir: string;
 let file: string;
@@ -240,7 +241,7 @@ describe('outbox', () => {
     const outbox = open();
     const results = stored(outbox.appendBatch(captures('ack', 10)));
     const epoch = outbox.epoch;
-    const applied = outbox.applyAck({
+    const applied = recordAck(file, {
       v: 1,
       kind: 'batch',
       epoch,
@@ -259,9 +260,8 @@ describe('outbox', () => {
     });
     const next = outbox.epoch;
     expect(next).not.toBe(epoch);
-    expect(outbox.unsentAfter(0, 100).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(outbox.stats().deadLetters).toBe(1);
-    expect(outbox.lastSeqOf(next)).toBe(8);
+    expect(seqsToPublish(file)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(outbox.stats()).toMatchObject({ epoch: next, lastSeq: 8, deadLetters: 1 });
     const [first] = stored(outbox.appendBatch(captures('after', 1)));
     expect(first).toMatchObject({ epoch: next, seq: 9 });
   });
@@ -269,7 +269,7 @@ describe('outbox', () => {
   it('ignores an acknowledgement whose last event is not this database’s', () => {
     const outbox = open();
     stored(outbox.appendBatch(captures('ack', 3)));
-    const outcome = outbox.applyAck({
+    const outcome = recordAck(file, {
       v: 1,
       kind: 'batch',
       epoch: outbox.epoch,
@@ -292,7 +292,7 @@ describe('outbox: leaving an epoch', () => {
     outbox.database.prepare("UPDATE events SET state = 'acked', acked_at = 1 WHERE seq IN (1, 2, 4)").run();
     outbox.database.prepare("UPDATE events SET state = 'dead', dead_reason = 'refused' WHERE seq = 6").run();
 
-    const next = outbox.startNewEpoch('restored from backup', () => 'feedfacefeedface');
+    const next = leaveEpoch(file, 'restored from backup', { epochFactory: () => 'feedfacefeedface' });
     expect(next).toEqual({
       previousEpoch: epoch,
       epoch: 'feedfacefeedface',
@@ -320,15 +320,14 @@ describe('outbox: leaving an epoch', () => {
 
   it('never lets a capture land in an epoch another connection has just closed', () => {
     const agent = open();
-    const engine = open();
     stored(agent.appendBatch(captures('a', 2)));
     const before = agent.epoch;
-    // The sync engine's connection leaves the epoch; the capture connection had read it earlier.
-    const { epoch } = engine.startNewEpoch('cloned');
+    // The delivery connection leaves the epoch; the capture connection had read it earlier.
+    const { epoch } = leaveEpoch(file, 'cloned');
     const [result] = stored(agent.appendBatch([capture('after-close')]));
     expect(result).toMatchObject({ epoch, seq: 3 });
     expect(agent.epoch).toBe(epoch);
-    expect(agent.lastSeqOf(before)).toBe(2);
+    expect(agent.database.prepare('SELECT last_seq FROM epochs WHERE epoch = ?').pluck().get(before)).toBe(2);
   });
 
   it('retries a dead letter into the current epoch, even when another process moved to a new one after it opened', () => {
@@ -340,9 +339,9 @@ describe('outbox: leaving an epoch', () => {
     const cli = open();
     expect(cli.epoch).toBe(agent.epoch);
     // ...and before it acts, the agent leaves the epoch (head office said it was restored).
-    const { epoch } = agent.startNewEpoch('restored');
+    const { epoch } = leaveEpoch(file, 'restored');
     expect(cli.retryDeadLetter(deadId)).toEqual({ epoch, seq: 3 });
-    expect(agent.unsentAfter(0, 10).map((e) => [e.seq, e.eventId])).toEqual([
+    expect(eventsToPublish(file).events.map((e) => [e.seq, e.eventId])).toEqual([
       [1, expect.any(String)],
       [2, expect.any(String)],
       [3, deadId],
@@ -424,7 +423,7 @@ describe('outbox: work that does not grow with history', () => {
     const results = stored(agent.appendBatch(captures('c', 20)));
     agent.appendBatch([{ ...capture('usd'), currency: 'USD', signedTotal: -250 }]);
     expect(fromStats(agent)).toEqual(counted(agent));
-    agent.applyAck({
+    recordAck(file, {
       v: 1,
       kind: 'batch',
       epoch: agent.epoch,
@@ -438,7 +437,7 @@ describe('outbox: work that does not grow with history', () => {
     cli.retryDeadLetter(results[2]!.eventId);
     agent.database.prepare("UPDATE events SET state = 'dead', dead_reason = 'x' WHERE seq = 12").run();
     cli.discardDeadLetter(results[11]!.eventId, 'refunded');
-    agent.startNewEpoch('restored');
+    leaveEpoch(file, 'restored');
     expect(agent.pruneAcknowledged(Number.MAX_SAFE_INTEGER, 4)).toBe(4);
     expect(fromStats(agent)).toEqual(counted(agent));
     expect(fromStats(agent).total).toBe(17);

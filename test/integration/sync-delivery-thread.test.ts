@@ -1,7 +1,8 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
+import type { Worker } from 'node:worker_threads';
+import { SYNC_LIMITS, type BatchAck } from '../../src/contracts/sync-messages.js';
 import { textDigest } from '../../src/lib/canonical-hash.js';
 import { StorageUnavailableError } from '../../src/lib/errors.js';
 import { DeliveryThread, inThreadDeliveryStore, Outbox, type CaptureResult } from '../../src/sync/index.js';
@@ -55,16 +56,19 @@ describe('the delivery thread', () => {
     expect(payload(there.message)).toBe(payload(local.message));
     expect(Buffer.isBuffer(there.message?.kind === 'batch' && there.message.payload)).toBe(true);
 
-    const outcome = await thread.recordBatchAck({
-      v: 1,
-      kind: 'batch',
-      epoch: outbox.epoch,
-      ackedThrough: 3,
-      highestSeq: 3,
-      batch: { firstSeq: 1, lastSeq: 3, lastEventId: results[2]!.eventId },
-      rejected: [],
-      conflicts: [],
-    });
+    const outcome = await thread.recordBatchAck(
+      {
+        v: 1,
+        kind: 'batch',
+        epoch: outbox.epoch,
+        ackedThrough: 3,
+        highestSeq: 3,
+        batch: { firstSeq: 1, lastSeq: 3, lastEventId: results[2]!.eventId },
+        rejected: [],
+        conflicts: [],
+      },
+      Date.now(),
+    );
     expect(outcome).toEqual({ action: 'applied', acked: 3, dead: 0, deadLetters: [], newEpoch: null });
     expect(outbox.unsentCount()).toBe(2);
     expect(thread.timings.recordBatchAck.calls).toBe(1);
@@ -78,16 +82,19 @@ describe('the delivery thread', () => {
     holder.exec('BEGIN IMMEDIATE');
     try {
       const refused = await thread
-        .recordBatchAck({
-          v: 1,
-          kind: 'batch',
-          epoch: outbox.epoch,
-          ackedThrough: 1,
-          highestSeq: 1,
-          batch: { firstSeq: 1, lastSeq: 1, lastEventId: results[0]!.eventId },
-          rejected: [],
-          conflicts: [],
-        })
+        .recordBatchAck(
+          {
+            v: 1,
+            kind: 'batch',
+            epoch: outbox.epoch,
+            ackedThrough: 1,
+            highestSeq: 1,
+            batch: { firstSeq: 1, lastSeq: 1, lastEventId: results[0]!.eventId },
+            rejected: [],
+            conflicts: [],
+          },
+          Date.now(),
+        )
         .catch((error: unknown) => error);
       expect(refused).toBeInstanceOf(StorageUnavailableError);
       expect((refused as StorageUnavailableError).reason).toBe('locked');
@@ -99,4 +106,81 @@ describe('the delivery thread', () => {
     await thread.close();
     await expect(thread.nextBatch(null, limits)).rejects.toBeInstanceOf(StorageUnavailableError);
   }, 20_000);
+
+  it('gives back the write turn of a worker that died holding it: captures do not wait, and the next request succeeds', async () => {
+    // Enough unsent events that leaving the epoch keeps the worker busy in its turn for a while.
+    const outbox = new Outbox({
+      file: path.join(makeTempDir('delivery-thread'), 'outbox.sqlite'),
+      storeId: 'S1',
+    });
+    open.push(outbox);
+    let last: CaptureResult | undefined;
+    for (let chunk = 0; chunk < 30; chunk++) {
+      const results = outbox.appendBatch(
+        Array.from({ length: 1000 }, (_, i) => {
+          const body = `{"n":${chunk * 1000 + i}}`;
+          return {
+            terminalId: 'T1',
+            transactionId: `t${chunk * 1000 + i}`,
+            type: 'sale' as const,
+            currency: 'EUR',
+            signedTotal: 1,
+            body,
+            bodyHash: textDigest(body),
+          };
+        }),
+      );
+      last = results.at(-1) as CaptureResult;
+    }
+    const thread = new DeliveryThread({ file: outbox.file, storeId: 'S1', writeTurns: outbox.writeTurns });
+    open.push(thread);
+    const epoch = outbox.epoch;
+    const conflict: BatchAck = {
+      v: 1,
+      kind: 'batch',
+      epoch,
+      ackedThrough: 30_000,
+      highestSeq: 30_000,
+      batch: { firstSeq: 30_000, lastSeq: 30_000, lastEventId: last!.eventId },
+      rejected: [],
+      conflicts: [{ seq: 30_000, reason: 'different event' }],
+    };
+    const dying = thread.recordBatchAck(conflict, Date.now()).catch((error: unknown) => error);
+    // The worker holds the turn while it moves the events; it dies there, as a thread killed for running
+    // out of memory would: no `finally` of it runs.
+    const turn = new Int32Array(outbox.writeTurns);
+    for (let i = 0; i < 5000 && Atomics.load(turn, 0) === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    expect(Atomics.load(turn, 0)).not.toBe(0);
+    await (thread as unknown as { worker: Worker }).worker.terminate();
+    expect(await dying).toBeInstanceOf(Error);
+
+    // The turn is free again: a capture takes it at once instead of waiting out its 100 ms every time.
+    expect(Atomics.load(turn, 0)).toBe(0);
+    expect(outbox.epoch).toBe(epoch);
+    // The next request starts another worker and succeeds.
+    const outcome = await thread.recordBatchAck(conflict, Date.now());
+    expect(outcome).toMatchObject({ action: 'applied', newEpoch: { moved: 30_000 } });
+    expect(Atomics.load(turn, 0)).toBe(0);
+  }, 60_000);
+
+  it('refuses every request from the moment it starts closing, so no new worker is started', async () => {
+    const { outbox } = outboxWith(2);
+    const thread = new DeliveryThread({ file: outbox.file, storeId: 'S1' });
+    await thread.nextBatch(null, limits);
+    const closing = thread.close();
+    // Requests that arrive while it closes (a late pump, an acknowledgement), tick after tick until closed.
+    const refusals: unknown[] = [];
+    let closed = false;
+    void closing.then(() => (closed = true));
+    for (let tick = 0; tick < 1000 && !closed; tick++) {
+      refusals.push(await thread.nextBatch(null, limits).catch((error: unknown) => error));
+      await new Promise((r) => setImmediate(r));
+    }
+    await closing;
+    expect(refusals.length).toBeGreaterThan(0);
+    for (const refusal of refusals) {
+      expect(refusal).toBeInstanceOf(StorageUnavailableError);
+      expect((refusal as StorageUnavailableError).reason).toBe('closed');
+    }
+  });
 });

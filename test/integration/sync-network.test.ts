@@ -117,6 +117,8 @@ describe('the delivery check', () => {
     moved: 0,
     closed: null,
     complete: false,
+    unrecoverable: [],
+    resend: null,
   });
 
   it('passes a complete delivery and catches a lost, a doubled, a reordered and a changed event', () => {
@@ -340,7 +342,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
     } finally {
       await client.endAsync(true);
     }
-    const expected = events.map((e) => ({ seq: e.seq, eventId: e.eventId, text: e.body }));
+    const expected = events.map((e) => ({ seq: e.seq, eventId: e.eventId, text: e.body! }));
     const summary = (await h.hub.store.listStores()).find((s) => s.storeId === storeId);
     expect(findDeliveryProblems(expected, await h.hubTransactions(storeId), summary?.epochs[0])).toEqual([]);
     expect(summary?.epochs).toHaveLength(1);
@@ -455,7 +457,7 @@ describe.each<BrokerKind>(['mosquitto', 'embedded'])('sync over a failing networ
     const back = await h.agentStatus();
     expect(back.backlog).toMatchObject({ count: 0, oldestCapturedAt: null, atRisk: [] });
     expect(back.lastAck?.seq).toBe(40);
-    expect(back.problems).toEqual([]);
+    expect(back.problems.filter((p) => p.severity !== 'info')).toEqual([]);
     await waitForHubOnline(h, true);
     expect(await h.deliveryProblems()).toEqual([]);
 

@@ -3,9 +3,10 @@ import { numberedSale } from '../support/pos-payloads.js';
 import { SyncHarness, waitFor } from '../support/sync-harness.js';
 
 /**
- * Issue: one sale larger than any message the broker (or head office) accepts was published again
- * forever and stalled the store's queue for good. It must become a dead letter at the agent, with a
- * reason a technician can act on, and every sale behind it must keep flowing.
+ * A sale larger than any message the broker (or head office) accepts never stalls the store's queue: it
+ * becomes a dead letter at the agent, with a reason a technician can act on, every sale behind it keeps
+ * flowing, and head office still accounts for its seq (refused, with that reason), so the epoch has no
+ * gap and can be proven complete.
  */
 
 const MAX_PACKET = 32 * 1024;
@@ -19,7 +20,7 @@ function bigSaleText(terminalId: string, n: number): string {
 }
 
 describe('a sale larger than the broker accepts', () => {
-  it('becomes a dead letter at the agent, and the sales after it reach head office', async () => {
+  it('becomes a dead letter at the agent, its seq is accounted for at head office, and the sales after it arrive', async () => {
     const h = await SyncHarness.start({
       broker: 'mosquitto',
       mosquittoConfig: [`max_packet_size ${MAX_PACKET}`],
@@ -31,16 +32,14 @@ describe('a sale larger than the broker accepts', () => {
     await h.sell(30);
     expect(h.unexpected).toEqual([]);
 
-    const deliveredSeqs = h.sent.filter((s) => s !== big).map((s) => s.seq);
+    const lastSeq = Math.max(...h.sent.map((s) => s.seq));
     await waitFor(
-      'every other sale at the hub and the big one dead-lettered',
+      'every seq at the hub and the big sale dead-lettered',
       async () => {
         const status = await h.agentStatus();
-        const held = new Set((await h.hubTransactions()).map((e) => e.seq));
+        const epoch = (await h.hubStoreSummary())?.epochs.find((e) => e.epoch === h.agent.outbox.epoch);
         return (
-          status.deadLetters.count === 1 &&
-          status.backlog.count === 0 &&
-          deliveredSeqs.every((s) => held.has(s))
+          status.deadLetters.count === 1 && status.backlog.count === 0 && epoch?.contiguousThrough === lastSeq
         );
       },
       {
@@ -56,17 +55,32 @@ describe('a sale larger than the broker accepts', () => {
         eventId: big!.eventId,
         state: 'dead',
         reason: expect.stringMatching(
-          /too large.*broker accepts at most \d+ bytes \(its maximum packet size\)/,
+          /^withheld by the store: too large.*broker accepts at most \d+ bytes \(its maximum packet size\)/,
         ),
       }),
     ]);
-    // Everything else arrived exactly as sold; the big sale's seq is the one head office still lacks.
+    // Everything else arrived exactly as sold; the big sale's seq holds a refused row with the agent's
+    // reason, filed under its till and transaction: no gap, nothing stored in its name.
     const served = await h.hubTransactions();
-    const expected = h.sent.filter((s) => s !== big);
-    expect(served.map((e) => [e.seq, e.eventId, e.bodyJson])).toEqual(
-      expected.map((s) => [s.seq, s.eventId, s.text]),
+    expect(served.map((e) => [e.seq, e.eventId, e.status])).toEqual(
+      [...h.sent]
+        .sort((a, b) => a.seq - b.seq)
+        .map((s) => [s.seq, s.eventId, s === big ? 'rejected' : 'stored']),
     );
+    const refused = served.find((e) => e.seq === big!.seq)!;
+    expect(refused).toMatchObject({
+      status: 'rejected',
+      terminalId: big!.terminalId,
+      transactionId: big!.transactionId,
+      reason: expect.stringMatching(/^withheld by the store: too large/) as string,
+    });
+    expect(
+      await h.deliveryProblems([
+        ...h.expectedFromSent().filter((e) => e.seq !== big!.seq),
+        { seq: big!.seq, eventId: big!.eventId, text: 'null', status: 'rejected' },
+      ]),
+    ).toEqual([]);
     const epoch = (await h.hubStoreSummary())!.epochs.find((e) => e.epoch === h.agent.outbox.epoch)!;
-    expect(epoch.gaps).toEqual([{ from: big!.seq, to: big!.seq }]);
+    expect(epoch).toMatchObject({ gaps: [], contiguousThrough: lastSeq, lastSeq, rejected: 1 });
   }, 60_000);
 });

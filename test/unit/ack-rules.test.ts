@@ -1,17 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import type { BatchAck, CloseAck } from '../../src/contracts/sync-messages.js';
 import {
-  batchesInFlight,
   decideBatchAck,
   decideCloseAck,
-  decideSizeRefusal,
-  isCloseInFlight,
   overdue,
   retireBatch,
   retireClose,
   type InFlight,
   type InFlightBatch,
 } from '../../src/sync/ack-rules.js';
+import { decideSizeRefusal } from '../../src/sync/message-size-policy.js';
 
 const E = 'aaaabbbbccccdddd';
 const F = '1111222233334444';
@@ -61,8 +59,7 @@ describe('the in-flight window', () => {
       brokerAccepted: false,
     };
     const window: InFlight[] = [inFlight(1, 2), close];
-    expect(batchesInFlight(window)).toBe(1);
-    expect(isCloseInFlight(window, { epoch: E, nextEpoch: F, part: 1 })).toBe(true);
+    expect(retireBatch(window, { epoch: E, firstSeq: 1, lastSeq: 1 })).toEqual(window);
     expect(retireClose(window, { epoch: E, nextEpoch: 'ffffffffffffffff', part: 1 })).toEqual(window);
     expect(retireClose(window, { epoch: E, nextEpoch: F, part: 1 })).toEqual([window[0]]);
   });
@@ -152,12 +149,33 @@ describe('decideBatchAck', () => {
     expect(decision).toMatchObject({ action: 'apply', newEpoch: { reason: /seq 100.*last seq 10/ } });
   });
 
+  it('starts a new epoch when head office says another writer closed the epoch this database still writes in', () => {
+    // A clone closed the epoch and moved on; this PC never got a conflict (none of its seqs collided).
+    const decision = decideBatchAck(
+      ack({ batch: { firstSeq: 4, lastSeq: 6, lastEventId: 'event-6' }, closedTowards: F }),
+      facts,
+    );
+    expect(decision).toMatchObject({
+      action: 'apply',
+      keepPending: [],
+      lastSettledSeq: 6,
+      newEpoch: { reason: /another writer closed epoch aaaabbbbccccdddd \(towards 1111222233334444\)/ },
+    });
+    // Without the close, nothing changes.
+    expect(
+      decideBatchAck(ack({ batch: { firstSeq: 4, lastSeq: 6, lastEventId: 'event-6' } }), facts),
+    ).toMatchObject({
+      newEpoch: null,
+    });
+  });
+
   it('never leaves an epoch it has already left because of a late answer about it', () => {
     const decision = decideBatchAck(
       ack({
         highestSeq: 100,
         batch: { firstSeq: 4, lastSeq: 6, lastEventId: 'event-6' },
         conflicts: [{ seq: 6, reason: 'different event' }],
+        closedTowards: F,
       }),
       { ...facts, currentEpoch: F },
     );

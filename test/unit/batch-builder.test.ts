@@ -30,7 +30,7 @@ describe('buildEventBatch', () => {
   it('builds a valid events message whose bodies are the exact text the POS sent', () => {
     const input = events(3);
     const built = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', input, limits(10, 1 << 20)));
-    const message = eventBatchSchema.parse(JSON.parse(built.payload));
+    const message = eventBatchSchema.parse(JSON.parse(built.payload.toString()));
     expect(message.events.map((e) => e.seq)).toEqual([1, 2, 3]);
     message.events.forEach((e, i) => expect(e.body).toBe(input[i]!.body));
     expect(message.events[0]!.capturedAt).toBe('2026-11-23T10:00:00.000Z');
@@ -44,7 +44,7 @@ describe('buildEventBatch', () => {
     const built = batch(
       buildEventBatch('S1', 'aaaabbbbccccdddd', [{ ...events(1)[0]!, body: text }], limits(10, 1 << 20)),
     );
-    expect(eventBatchSchema.parse(JSON.parse(built.payload)).events[0]!.body).toBe(text);
+    expect(eventBatchSchema.parse(JSON.parse(built.payload.toString())).events[0]!.body).toBe(text);
   });
 
   it('stops at the event count limit', () => {
@@ -73,6 +73,45 @@ describe('buildEventBatch', () => {
     const result = buildEventBatch('S1', 'aaaabbbbccccdddd', input, limits(100, 1 << 20, 5000));
     expect(result).toMatchObject({ kind: 'too-large', seq: 1, eventId: input[0]!.eventId, limit: 5000 });
     expect((result as { bytes: number }).bytes).toBeGreaterThan(10_000);
+  });
+
+  it('sends a withheld event as a marker without its body, naming its till and transaction, valid on the wire', () => {
+    const input: UnsentEvent[] = [
+      events(1)[0]!,
+      {
+        ...events(2)[1]!,
+        body: null,
+        withheld: 'too large to send: 46875 bytes as a message'.padEnd(1500, '.'),
+        terminalId: 'T3',
+        transactionId: 'T3-6',
+      },
+      // A name the hub could not take is left out rather than refuse the whole message.
+      { ...events(3)[2]!, body: null, withheld: 'refused', terminalId: 'T'.repeat(200), transactionId: null },
+    ];
+    const built = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', input, limits(10, 1 << 20)));
+    const [whole, marker, bare] = eventBatchSchema.parse(JSON.parse(built.payload.toString())).events;
+    expect(whole).toMatchObject({ seq: 1, body: input[0]!.body });
+    expect(whole).not.toHaveProperty('withheld');
+    expect(marker).toEqual({
+      seq: 2,
+      eventId: input[1]!.eventId,
+      type: 'sale',
+      capturedAt: '2026-11-23T10:00:01.000Z',
+      withheld: { reason: input[1]!.withheld!.slice(0, 1000), terminalId: 'T3', transactionId: 'T3-6' },
+    });
+    expect(bare).toEqual(expect.objectContaining({ seq: 3, withheld: { reason: 'refused' } }));
+    expect(built).toMatchObject({ firstSeq: 1, lastSeq: 3, count: 3 });
+  });
+
+  it('never reports a withheld event as too large: its marker is what goes', () => {
+    const [big] = events(1, 10_000);
+    const result = buildEventBatch(
+      'S1',
+      'aaaabbbbccccdddd',
+      [{ ...big!, body: null, withheld: 'too large' }],
+      limits(100, 1 << 20, 5000),
+    );
+    expect(result).toMatchObject({ kind: 'batch', count: 1 });
   });
 
   it('returns nothing for nothing', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyClose, closeProblem, type CloseFacts } from '../../src/hub/classify-close.js';
+import { classifyClose, closedBounds, closeProblem, type CloseFacts } from '../../src/hub/classify-close.js';
+import { closeFactsOf } from '../../src/hub/hub-rows.js';
 
 const EPOCH = 'aaaabbbbccccdddd';
 const NEXT = 'eeeeffff00001111';
@@ -73,5 +74,44 @@ describe('closeProblem', () => {
     ['a part beyond the count', { ...close([]), part: 3, parts: 2 }, /part 3 of 2/],
   ])('refuses %s', (_what, part, reason) => {
     expect(closeProblem(EPOCH, part)).toMatch(reason);
+  });
+});
+
+describe('what a close part leaves behind', () => {
+  it("closes the epoch at the highest of the writers' last seq, every seq held, and an earlier part", () => {
+    const plan = classifyClose(close([move(61, 1), move(70, 2)], 65), noFacts());
+    expect(closedBounds({ highestSeq: 50, closedAtSeq: null }, close([], 65), plan)).toEqual({
+      highestSeq: 70,
+      closedAtSeq: 70,
+    });
+    const none = classifyClose(close([], 65), noFacts());
+    expect(closedBounds({ highestSeq: 50, closedAtSeq: null }, close([], 65), none)).toEqual({
+      highestSeq: 50,
+      closedAtSeq: 65,
+    });
+    expect(closedBounds({ highestSeq: 50, closedAtSeq: 90 }, close([], 65), none).closedAtSeq).toBe(90);
+  });
+
+  it('reads the facts the same from either database (BIGINT as strings, numbers as numbers)', () => {
+    const facts = closeFactsOf(
+      [
+        { seq: '61', event_id: id(61), status: 'moved', moved_to_epoch: NEXT, moved_to_seq: '1' },
+        { seq: 62, event_id: id(62), status: 'stored', moved_to_epoch: null, moved_to_seq: null },
+      ],
+      [
+        { seq: '62', event_id: id(62, 'B'), moved_to_epoch: null, moved_to_seq: null },
+        { seq: 62, event_id: id(62, 'C'), moved_to_epoch: NEXT, moved_to_seq: 3 },
+      ],
+    );
+    expect(facts.bySeq.get(61)).toEqual({
+      eventId: id(61),
+      status: 'moved',
+      movedTo: { epoch: NEXT, seq: 1 },
+    });
+    expect(facts.bySeq.get(62)).toEqual({ eventId: id(62), status: 'stored', movedTo: null });
+    expect(facts.quarantinedBySeq.get(62)).toEqual([
+      { eventId: id(62, 'B'), movedTo: null },
+      { eventId: id(62, 'C'), movedTo: { epoch: NEXT, seq: 3 } },
+    ]);
   });
 });

@@ -127,10 +127,10 @@ describe('promotion rollout events on the events path', () => {
     ],
     ['a promotion record under a sale type', 'sale', JSON.stringify(appliedBody), /^invalid transaction: /],
     [
-      'a day close, not accepted yet',
+      'an incomplete day close, with its path',
       'day-close',
       JSON.stringify({ v: 1, type: 'day-close' }),
-      /day-close is not accepted by this hub yet/,
+      /^invalid day close: terminalId: /,
     ],
   ])('rejects %s alone, with a reason', (_what, type, body, reason) => {
     const event = judge(type, body);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { WindowLinkState, WindowSnapshot } from '../../src/contracts/window-api.js';
 import { NotFoundError } from '../../src/lib/errors.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { outcomeOfError } from '../../src/main/action-outcome.js';
+import { outcomeOfError } from '../../src/agent/window-service.js';
 import { UtilityAgentHost, type AgentProcess } from '../../src/main/agent-host.js';
 import type { AgentReport } from '../../src/main/agent-link-messages.js';
 import { serveShellAgent } from '../../src/main/agent-service.js';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { withheldDigest } from '../../src/hub/classify-events.js';
 import { parseStoreMessage } from '../../src/hub/parse-event-batch.js';
 import { textDigest } from '../../src/lib/canonical-hash.js';
 import { exactSaleText } from '../support/exact-bodies.js';
@@ -115,6 +116,115 @@ describe('parseStoreMessage: events', () => {
         .replace('"type":"sale","capturedAt"', '"type":"void","capturedAt"'),
     );
     expect(firstEvent(payload).invalidReason).toMatch(/does not match/);
+  });
+});
+
+describe('parseStoreMessage: events at seqs the hub already holds', () => {
+  const batchOf = (texts: string[]) =>
+    envelope('', {
+      events: texts.map((text, i) => ({
+        seq: i + 1,
+        eventId: `01EVENT000000000${i + 1}`,
+        type: 'sale',
+        capturedAt: '2026-11-23T10:00:00.000Z',
+        body: text,
+      })),
+    });
+
+  it('only digests the bodies up to what the hub holds of that epoch, and judges the rest in full', () => {
+    const texts = [JSON.stringify(sale({}, 1)), 'not json at all', JSON.stringify(sale({}, 3))];
+    const parsed = parseStoreMessage('S1', batchOf(texts), { epoch: EPOCH, through: 2 });
+    if (!parsed.ok || parsed.kind !== 'batch') throw new Error('not a batch');
+    expect(
+      parsed.events.map((e) => [e.seq, e.unjudged ?? false, e.bodyHash === textDigest(texts[e.seq - 1]!)]),
+    ).toEqual([
+      [1, true, true],
+      [2, true, true],
+      [3, false, true],
+    ]);
+    // Not even looked at: a digest is all it takes to recognise the same text again.
+    expect(parsed.events[1]).toMatchObject({
+      invalidReason: undefined,
+      terminalId: null,
+      transactionId: null,
+    });
+    expect(parsed.events[2]).toMatchObject({
+      terminalId: 'T1',
+      transactionId: 'sale-3',
+      invalidReason: undefined,
+    });
+  });
+
+  it('judges everything of another epoch than the one the hub holds', () => {
+    const parsed = parseStoreMessage('S1', batchOf([JSON.stringify(sale({}, 1))]), {
+      epoch: NEXT,
+      through: 5,
+    });
+    expect(parsed.ok && parsed.kind === 'batch' && parsed.events[0]!.unjudged).toBe(undefined);
+  });
+});
+
+describe('parseStoreMessage: an event the store withheld', () => {
+  /** The marker an agent sends instead of a body that fits no message. */
+  const withheld = (marker: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    Buffer.from(
+      JSON.stringify({
+        v: 1,
+        storeId: 'S1',
+        epoch: EPOCH,
+        events: [
+          {
+            seq: 4,
+            eventId: '01EVENT0000000004',
+            type: 'sale',
+            capturedAt: '2026-11-23T10:00:00.000Z',
+            withheld: marker,
+            ...extra,
+          },
+        ],
+      }),
+    );
+
+  it('refuses it with the store’s reason, filed under the till and transaction it names, with a digest fixed per event', () => {
+    const event = firstEvent(
+      withheld({ reason: 'too large to send: 46000 bytes', terminalId: 'T1', transactionId: 'T1-9' }),
+    );
+    expect(event).toMatchObject({
+      seq: 4,
+      eventId: '01EVENT0000000004',
+      type: 'sale',
+      terminalId: 'T1',
+      transactionId: 'T1-9',
+      businessDay: null,
+      bodyText: 'null',
+      bodyIsJson: true,
+      bodyHash: withheldDigest('01EVENT0000000004'),
+      invalidReason: 'withheld by the store: too large to send: 46000 bytes',
+    });
+    // A redelivered marker carries the same digest; a body of the same event never does.
+    expect(firstEvent(withheld({ reason: 'another wording' })).bodyHash).toBe(event.bodyHash);
+  });
+
+  it('keeps control characters out of the reason and the names', () => {
+    const event = firstEvent(withheld({ reason: 'too\u0000large', terminalId: 'T\u00001' }));
+    expect(event.invalidReason).toBe('withheld by the store: too\uFFFDlarge');
+    expect(event.terminalId).toBeNull();
+  });
+
+  it.each([
+    ['both a body and a marker', { body: '{}' }],
+    ['a marker with an unknown field', { withheld: { reason: 'x', body: '{}' } }],
+  ])('refuses a message with an event carrying %s', (_what, extra) => {
+    const parsed = parseStoreMessage('S1', withheld({ reason: 'too large' }, extra));
+    expect(parsed.ok).toBe(false);
+  });
+
+  it('refuses an event carrying neither a body nor a marker', () => {
+    const parsed = parseStoreMessage('S1', withheld({ reason: 'x' }, { withheld: undefined }));
+    expect(parsed).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/either its body or a withheld marker/),
+    });
   });
 });
 

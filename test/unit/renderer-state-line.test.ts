@@ -217,10 +217,20 @@ describe('live messages', () => {
         { at: '2026-11-23T09:01:00.000Z', backlog: 40, sales: 2 },
       ],
     };
-    expect(toChartColumns(history)).toEqual([
+    expect(toChartColumns(history, 60)).toEqual([
       [Date.parse('2026-11-23T09:01:00Z') / 1000, Date.parse('2026-11-23T09:02:00Z') / 1000],
       [40, 5],
       [2, 1],
+    ]);
+    // Two minutes of an agent that just started: the axis still spans half an hour, empty before them.
+    expect(toChartColumns(history)).toEqual([
+      [
+        Date.parse('2026-11-23T08:32:00Z') / 1000,
+        Date.parse('2026-11-23T09:01:00Z') / 1000,
+        Date.parse('2026-11-23T09:02:00Z') / 1000,
+      ],
+      [null, 40, 5],
+      [null, 2, 1],
     ]);
     expect(backlogSummary(history)).toEqual({ peak: 40, latest: 5 });
   });

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import {
   ACTION_HEADER,
   WINDOW_ROUTES,
+  WindowReadRefusedError,
   type WindowBridge,
   type WindowLinkState,
   type WindowMessage,
@@ -70,6 +71,66 @@ describe('the window API over HTTP and server-sent events', () => {
     await expect(broken.api.snapshot()).rejects.toThrow();
     const down = http(() => json(503, { error: 'starting' }));
     await expect(down.api.snapshot()).rejects.toThrow(/503/);
+  });
+
+  it('opens a read session with the credential in a header once, then reads and streams without it in any URL', async () => {
+    let session = false;
+    const { api, calls, sources } = http((url, init) => {
+      const headers = (init?.headers ?? {}) as Record<string, string>;
+      if (url.endsWith(WINDOW_ROUTES.session)) {
+        if (headers.Authorization !== 'Bearer manager-credential-0123')
+          return json(401, { error: 'the manager credential is not right' });
+        session = true; // the agent's Set-Cookie, which the browser keeps and the page never sees
+        return json(200, { expiresAt: '2026-11-23T22:00:00.000Z' });
+      }
+      return session
+        ? json(200, SNAPSHOT)
+        : json(401, { error: 'the status window is readable from this PC, or with a session' });
+    });
+    await expect(api.snapshot()).rejects.toBeInstanceOf(WindowReadRefusedError);
+    await expect(api.openReadSession!('wrong-credential-0123')).resolves.toMatchObject({
+      ok: false,
+      refusal: 'credential-refused',
+    });
+    await expect(api.openReadSession!('  manager-credential-0123 ')).resolves.toEqual({
+      ok: true,
+      expiresAt: '2026-11-23T22:00:00.000Z',
+    });
+    await expect(api.snapshot()).resolves.toEqual(SNAPSHOT);
+    api.subscribe(() => {});
+    expect(sources[0]!.url).toBe(`http://127.0.0.1:8787${WINDOW_ROUTES.events}`);
+
+    const opening = calls.filter((c) => c.url.endsWith(WINDOW_ROUTES.session));
+    expect(opening).toHaveLength(2);
+    for (const { init } of opening) {
+      expect(init?.method).toBe('POST');
+      expect(init?.credentials).toBe('same-origin');
+      expect((init?.headers as Record<string, string>)[ACTION_HEADER.name]).toBe('1');
+      expect(init?.body).toBeUndefined();
+    }
+    // The credential is never sent again: reads carry the session, and no URL carries anything.
+    for (const { url, init } of calls.filter((c) => !c.url.endsWith(WINDOW_ROUTES.session))) {
+      expect((init?.headers as Record<string, string>).Authorization).toBeUndefined();
+      expect(init?.credentials).toBe('same-origin');
+      expect(new URL(url).search).toBe('');
+    }
+    for (const { url } of sources) expect(new URL(url).search).toBe('');
+  });
+
+  it('says why a session was not opened', async () => {
+    const cases: [number, string][] = [
+      [403, 'forbidden'],
+      [401, 'credential-refused'],
+      [503, 'unavailable'],
+    ];
+    for (const [status, refusal] of cases) {
+      const { api } = http(() => json(status, { error: `agent says ${status}` }));
+      await expect(api.openReadSession!('manager-credential-0123')).resolves.toEqual({
+        ok: false,
+        refusal,
+        message: `agent says ${status}`,
+      });
+    }
   });
 
   it('sends actions with the manager credential and a header a cross-site form cannot send', async () => {

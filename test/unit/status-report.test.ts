@@ -18,6 +18,7 @@ function inputs(change: Partial<StatusInputs> = {}, unsentAgeMs: number | null =
         count: unsentAgeMs === null ? 0 : 3,
         oldestCapturedAt: unsentAgeMs === null ? null : NOW - unsentAgeMs,
         atRisk: unsentAgeMs === null ? [] : [{ currency: 'EUR', amount: 1827 }],
+        records: 0,
       },
       lastAck: { seq: 117, at: NOW - 5000 },
       deadLetters: 0,
@@ -91,7 +92,8 @@ describe('status report', () => {
     };
     const young = buildStatusReport(inputs(offline, 10 * MINUTE)).problems;
     expect(young).toMatchObject([{ code: 'head-office-unreachable', severity: 'info' }]);
-    expect(young[0]?.message).toContain('since 2026-11-23T10:00:00.000Z');
+    // On the store's clock (UTC when no time zone is given), never as a raw timestamp.
+    expect(young[0]?.message).toContain('Not connected to head office since 10:00.');
     expect(young[0]?.action).toMatch(/keep trading/);
     const old = buildStatusReport(inputs(offline, 61 * MINUTE)).problems;
     expect(old).toMatchObject([{ code: 'head-office-unreachable', severity: 'warning' }]);
@@ -160,6 +162,7 @@ describe('status report', () => {
         message: 'The log file cannot be written (disk full); sales are still being saved.',
         action:
           'Free disk space on this PC (the logs are in /var/lib/outpost/logs) or call support. Logging resumes by itself.',
+        params: { reason: 'disk-full', dir: '/var/lib/outpost/logs' },
       },
     ]);
     // Capture is not affected: the till's view stays "ok".

@@ -17,7 +17,15 @@ import {
 import { textDigest } from '../../src/lib/canonical-hash.js';
 import type { Clock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/logger.js';
-import { Outbox, SyncEngine, type CaptureInput, type SyncTuning } from '../../src/sync/index.js';
+import {
+  DeliveryThread,
+  Outbox,
+  SyncEngine,
+  type CaptureInput,
+  type DeliveryStore,
+  type SyncTuning,
+} from '../../src/sync/index.js';
+import { eventsToPublish, seqsToPublish } from '../support/outbox-delivery.js';
 
 const PACKET_TOO_LARGE = 0x95;
 const ACKS = 'outpost/v1/stores/S1/acks';
@@ -165,8 +173,14 @@ function capture(count: number, bodyBytes = 0): void {
   engine?.notifyCaptured();
 }
 
-function startEngine(broker: FakeBroker, tuning: Partial<SyncTuning>, clock: Clock = new SteppableClock()) {
+function startEngine(
+  broker: FakeBroker,
+  tuning: Partial<SyncTuning>,
+  clock: Clock = new SteppableClock(),
+  delivery?: DeliveryStore,
+) {
   engine = new SyncEngine({
+    ...(delivery ? { delivery } : {}),
     storeId: 'S1',
     outbox,
     mqtt: mqttConfigSchema.parse({ url: 'mqtt://127.0.0.1:1', protocolVersion: 5 }),
@@ -198,7 +212,23 @@ function ackOf(batch: EventBatch, extra: Partial<BatchAck> = {}): BatchAck {
 }
 
 const seqsOf = (batch: EventBatch) => batch.events.map((e) => e.seq);
-const pendingSeqs = () => outbox.unsentAfter(0, 1000).map((e) => e.seq);
+const seqRange = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+const pendingSeqs = () => seqsToPublish(outbox.file);
+
+/**
+ * The hub's answer to a published batch, as parse-event-batch.ts and classify-events.ts would give it:
+ * every event stored, except a withheld one (a marker without its body), which is refused with the
+ * store's reason.
+ */
+function hubAnswer(batch: EventBatch): BatchAck {
+  const rejected = batch.events.flatMap((e) =>
+    e.withheld ? [{ seq: e.seq, reason: `withheld by the store: ${e.withheld.reason}` }] : [],
+  );
+  return ackOf(batch, { rejected });
+}
+
+/** Events published as withheld markers (without their body). */
+const markers = (broker: FakeBroker) => broker.batches().flatMap((b) => b.events.filter((e) => e.withheld));
 
 describe('sync engine: the in-flight window', () => {
   it('publishes again a batch whose own acknowledgement was lost, even when a later one covers its seqs', async () => {
@@ -335,31 +365,143 @@ describe('sync engine: leaving an epoch', () => {
   });
 });
 
+describe('sync engine: closes within what brokers and hubs take', () => {
+  /** Captures `count` events, gets the first batch answered with a conflict: the outbox leaves its epoch. */
+  async function leaveEpochWith(count: number, broker: FakeBroker, tuning: Partial<SyncTuning>) {
+    capture(count);
+    const oldEpoch = outbox.epoch;
+    startEngine(broker, { batch: { maxEvents: 100, maxBytes: 1 << 20 }, ackTimeoutMs: 10_000, ...tuning });
+    await until('the first batch is out', () => broker.batches().length >= 1);
+    broker.answer(ackOf(broker.batches()[0]!, { conflicts: [{ seq: 1, reason: 'different event' }] }));
+    await until('a new epoch', () => outbox.epoch !== oldEpoch);
+    return oldEpoch;
+  }
+  const closeAckOf = (close: EpochClose): CloseAck => ({
+    v: 1,
+    kind: 'close',
+    epoch: close.epoch,
+    ackedThrough: close.close.lastSeq,
+    highestSeq: close.close.lastSeq,
+    close: { nextEpoch: close.close.nextEpoch, part: close.close.part, parts: close.close.parts },
+  });
+
+  it('sends a close of hundreds of moves in parts a broker with a 32 KB packet limit takes', async () => {
+    const broker = new FakeBroker();
+    broker.maximumPacketSize = 32 * 1024;
+    const oldEpoch = await leaveEpochWith(700, broker, {});
+    // Seq 1 (the conflict) and 101..700 were unacknowledged: 601 moves.
+    await until('every part is out', () => broker.closes().length === 3);
+    const closes = broker.closes();
+    expect(closes.map((c) => [c.epoch, c.close.part, c.close.parts])).toEqual([
+      [oldEpoch, 1, 3],
+      [oldEpoch, 2, 3],
+      [oldEpoch, 3, 3],
+    ]);
+    expect(closes.flatMap((c) => c.close.moved.map((m) => m.seq))).toEqual([1, ...seqRange(101, 700)]);
+    for (const p of broker.published.filter((p) => p.payload.includes('"close"')))
+      expect(Buffer.byteLength(p.payload)).toBeLessThan(32 * 1024 - 100);
+  });
+
+  it('tries a close part the broker could not take again on the next connection, when the limit may have been raised', async () => {
+    const broker = new FakeBroker();
+    await leaveEpochWith(3, broker, {});
+    await until('the close is out', () => broker.closes().length === 1);
+    const closeBytes = Buffer.byteLength(
+      broker.published.find((p) => p.payload.includes('"close"'))!.payload,
+    );
+    // The link comes back on a broker that takes less than the close (but still the events one by one).
+    broker.maximumPacketSize = closeBytes;
+    broker.current.drop();
+    await until('a second connection publishes again', () =>
+      broker.published.some((p) => p.connection === 1 && p.payload.includes('"events"')),
+    );
+    expect(broker.closes().filter((c) => c.connection === 1)).toEqual([]);
+    // The broker's limit is raised: the next connection sends the close.
+    broker.maximumPacketSize = undefined;
+    broker.current.drop();
+    await until('the close goes out on the third connection', () =>
+      broker.closes().some((c) => c.connection === 2),
+    );
+  });
+
+  it('counts close parts in the in-flight window, reads them one at a time, and sends the new epoch’s events after them', async () => {
+    const broker = new FakeBroker();
+    const oldEpoch = await leaveEpochWith(700, broker, { maxInFlightBatches: 2 });
+    await until('two parts are out', () => broker.closes().length === 2);
+    await new Promise((r) => setTimeout(r, 100));
+    // The window is full: no third part, and no event of the new epoch before the closes.
+    expect(broker.closes()).toHaveLength(2);
+    expect(broker.batches().filter((b) => b.epoch !== oldEpoch)).toEqual([]);
+    expect(engine!.inFlight()).toHaveLength(2);
+
+    broker.answer(closeAckOf(broker.closes()[0]!));
+    await until('the third part is out', () => broker.closes().length === 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(broker.batches().filter((b) => b.epoch !== oldEpoch)).toEqual([]);
+    for (const close of broker.closes().slice(1)) broker.answer(closeAckOf(close));
+    await until('the new epoch’s events flow', () => broker.batches().some((b) => b.epoch === outbox.epoch));
+  });
+});
+
+describe('sync engine: the agent’s clock', () => {
+  it('records acknowledgements and epoch closes at the time of its injected clock, on the delivery thread too', async () => {
+    const at = Date.UTC(2020, 0, 1);
+    const clock: Clock = { now: () => at, monotonic: () => performance.now() };
+    capture(3);
+    const broker = new FakeBroker();
+    const delivery = new DeliveryThread({ file: outbox.file, storeId: 'S1', writeTurns: outbox.writeTurns });
+    startEngine(broker, { ackTimeoutMs: 10_000 }, clock, delivery);
+    await until('the batch is out', () => broker.batches().length === 1);
+    const oldEpoch = outbox.epoch;
+    broker.answer(ackOf(broker.batches()[0]!, { conflicts: [{ seq: 3, reason: 'different event' }] }));
+    await until('a new epoch', () => outbox.epoch !== oldEpoch);
+    const db = outbox.database;
+    expect(db.prepare("SELECT DISTINCT acked_at FROM events WHERE state = 'acked'").pluck().all()).toEqual([
+      at,
+    ]);
+    expect(db.prepare('SELECT acked_at FROM epochs WHERE epoch = ?').pluck().get(oldEpoch)).toBe(at);
+    expect(db.prepare('SELECT closed_at FROM epoch_closes').pluck().all()).toEqual([at]);
+    expect(db.prepare('SELECT started_at FROM epochs WHERE epoch = ?').pluck().get(outbox.epoch)).toBe(at);
+  });
+});
+
 describe('sync engine: events too large to deliver', () => {
-  it('dead-letters an event larger than the broker announces it takes, and the events behind it flow', async () => {
+  it('withholds an event larger than the broker announces it takes: its marker goes in its place, it becomes a dead letter on the answer, and the events behind it flow', async () => {
     capture(1);
     capture(1, 10_000);
     capture(2);
-    const big = outbox.unsentAfter(0, 10)[1]!;
+    const big = eventsToPublish(outbox.file).events[1]!;
     const broker = new FakeBroker();
     broker.maximumPacketSize = 5000;
     startEngine(broker, { ackTimeoutMs: 10_000 });
-    await until('the big event is dead-lettered', () => outbox.stats().deadLetters === 1);
-    await until('the rest is out', () => broker.batches().flatMap(seqsOf).includes(4));
-    expect(broker.batches().flatMap(seqsOf)).toEqual([1, 3, 4]);
-    for (const batch of broker.batches()) broker.answer(ackOf(batch));
-    await until('everything else is acknowledged', () => outbox.unsentCount() === 0);
+    await until('all four seqs are out', () => broker.batches().flatMap(seqsOf).includes(4));
+    // Every seq goes out, the big one as a marker without its body: head office gets no gap.
+    expect(broker.batches().flatMap(seqsOf)).toEqual([1, 2, 3, 4]);
+    expect(markers(broker)).toEqual([
+      expect.objectContaining({
+        seq: big.seq,
+        eventId: big.eventId,
+        withheld: {
+          reason: expect.stringMatching(/too large.*maximum packet size/) as string,
+          terminalId: 'T1',
+          transactionId: expect.stringMatching(/^t\d+$/) as string,
+        },
+      }),
+    ]);
+    expect(markers(broker)[0]).not.toHaveProperty('body');
+    for (const batch of broker.batches()) broker.answer(hubAnswer(batch));
+    await until('everything is settled', () => outbox.unsentCount() === 0);
     expect(outbox.deadLetters()).toEqual([
       expect.objectContaining({
         seq: big.seq,
         eventId: big.eventId,
         state: 'dead',
-        reason: expect.stringMatching(/too large.*maximum packet size/),
+        reason: expect.stringMatching(/^withheld by the store: too large.*maximum packet size/) as string,
       }),
     ]);
   });
 
-  it('splits a batch the broker refuses as too large instead of dead-lettering its events', async () => {
+  it('splits a batch the broker refuses as too large instead of withholding its events', async () => {
     capture(6, 1500);
     const broker = new FakeBroker();
     broker.refuseOver = { bytes: 5000, how: 'puback' };
@@ -374,42 +516,65 @@ describe('sync engine: events too large to deliver', () => {
           .map((s) => s.length),
       ),
     ).toBeLessThan(6);
-    expect(outbox.stats().deadLetters).toBe(0);
+    expect(markers(broker)).toEqual([]);
   });
 
-  it('dead-letters a single event the broker refuses as too large (PUBACK 0x95)', async () => {
-    capture(1);
+  it.each(['puback', 'disconnect'] as const)(
+    'sends the marker of a single event the broker refuses as too large (%s 0x95), and the rest flow',
+    async (how) => {
+      capture(1);
+      capture(1, 10_000);
+      capture(1);
+      const broker = new FakeBroker();
+      broker.refuseOver = { bytes: 5000, how };
+      startEngine(broker, { batch: { maxEvents: 1, maxBytes: 1 << 20 }, ackTimeoutMs: 10_000 });
+      await until('every seq is out', () => broker.batches().flatMap(seqsOf).includes(3));
+      // Seq 1 may go twice: the refusal makes the engine publish again from the outbox.
+      expect([...new Set(broker.batches().flatMap(seqsOf))]).toEqual([1, 2, 3]);
+      expect(markers(broker)).toEqual([
+        expect.objectContaining({
+          seq: 2,
+          withheld: expect.objectContaining({
+            reason: expect.stringMatching(/refused it as too large/) as string,
+          }) as unknown,
+        }),
+      ]);
+      for (const batch of broker.batches()) broker.answer(hubAnswer(batch));
+      await until('everything is settled', () => outbox.unsentCount() === 0);
+      expect(outbox.deadLetters()).toEqual([
+        expect.objectContaining({
+          seq: 2,
+          state: 'dead',
+          reason: expect.stringMatching(/refused it as too large/),
+        }),
+      ]);
+    },
+  );
+
+  it('takes an acknowledgement of a withheld event as delivered: head office already held it', async () => {
     capture(1, 10_000);
-    capture(1);
     const broker = new FakeBroker();
-    broker.refuseOver = { bytes: 5000, how: 'puback' };
-    startEngine(broker, { batch: { maxEvents: 1, maxBytes: 1 << 20 }, ackTimeoutMs: 10_000 });
-    await until('the big event is dead-lettered', () => outbox.stats().deadLetters === 1);
-    await until('the others are out', () => broker.batches().flatMap(seqsOf).includes(3));
-    expect(outbox.deadLetters()[0]).toMatchObject({
-      seq: 2,
-      reason: expect.stringMatching(/refused it as too large/),
-    });
+    broker.maximumPacketSize = 5000;
+    startEngine(broker, { ackTimeoutMs: 10_000 });
+    await until('the marker is out', () => markers(broker).length === 1);
+    // The event was stored from an earlier connection whose acknowledgement was lost: the hub
+    // acknowledges the marker as a redelivery, with nothing refused.
+    broker.answer(ackOf(broker.batches()[0]!));
+    await until('it is acknowledged', () => outbox.unsentCount() === 0);
+    expect(outbox.deadLetters()).toEqual([]);
+    expect(outbox.database.prepare('SELECT state, dead_reason FROM events').all()).toEqual([
+      { state: 'acked', dead_reason: null },
+    ]);
   });
 
-  it('dead-letters a single event when the broker drops the link over it (DISCONNECT 0x95), and the rest flow', async () => {
-    capture(1, 10_000);
-    capture(2);
-    const broker = new FakeBroker();
-    broker.refuseOver = { bytes: 5000, how: 'disconnect' };
-    startEngine(broker, { batch: { maxEvents: 1, maxBytes: 1 << 20 }, ackTimeoutMs: 10_000 });
-    await until('the big event is dead-lettered', () => outbox.stats().deadLetters === 1);
-    await until('the others are out', () => broker.batches().flatMap(seqsOf).includes(3));
-    for (const batch of broker.batches()) broker.answer(ackOf(batch));
-    await until('everything else is acknowledged', () => outbox.unsentCount() === 0);
-    expect(outbox.deadLetters()[0]).toMatchObject({ seq: 1, state: 'dead' });
-  });
-
-  it('never dead-letters on a timeout alone: a down hub looks the same', async () => {
+  it('never withholds on a timeout alone: a down hub looks the same', async () => {
     capture(1, 10_000);
     const broker = new FakeBroker();
     startEngine(broker, { ackTimeoutMs: 100 });
     await until('published several times without an answer', () => broker.batches().length >= 3);
-    expect(outbox.stats().deadLetters).toBe(0);
+    expect(markers(broker)).toEqual([]);
+    expect(
+      outbox.database.prepare('SELECT count(*) FROM events WHERE dead_reason IS NOT NULL').pluck().get(),
+    ).toBe(0);
   });
 });

@@ -1,25 +1,24 @@
+import type { z } from 'zod';
 import { apiErrorSchema } from '../../contracts/api.js';
 import {
   ACTION_HEADER,
   deadLetterActionResultSchema,
+  readSessionAnswerSchema,
   WINDOW_ROUTES,
+  WindowReadRefusedError,
   windowMessageSchema,
   windowSnapshotSchema,
   type ActionRefusal,
-  type DeadLetterActionOutcome,
+  type ReadSessionOutcome,
   type WindowApi,
   type WindowLinkState,
   type WindowMessage,
   type WindowSnapshot,
 } from '../../contracts/window-api.js';
+import { openEventStream, type EventSourceLike } from '../../ui/event-stream.js';
 
-/** The part of the browser's EventSource the client uses; tests pass a fake. */
-export interface EventSourceLike {
-  onopen: ((event: Event) => void) | null;
-  onmessage: ((event: MessageEvent<string>) => void) | null;
-  onerror: ((event: Event) => void) | null;
-  close(): void;
-}
+/** The part of the browser's EventSource the client uses (src/ui/event-stream.ts); tests pass a fake. */
+export type { EventSourceLike };
 
 export interface HttpWindowApiOptions {
   /** The agent's origin, e.g. location.origin. */
@@ -42,9 +41,11 @@ const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 /**
  * The window's API over HTTP and server-sent events, for the page the headless agent serves at `/`.
- * Actions carry the manager credential and a header a cross-site form cannot send; the agent also checks
- * the Origin. Live messages come over one EventSource, which reconnects by itself; each reconnect starts
- * with a full snapshot, so nothing missed while away stays wrong.
+ * Reads carry the read session's cookie where the window is on another computer (the browser sends it;
+ * the page never holds it), so neither the credential nor the session is ever in a URL. Actions carry the
+ * manager credential and a header a cross-site form cannot send; the agent also checks the Origin. Live
+ * messages come over one EventSource, which reconnects by itself; each reconnect starts with a full
+ * snapshot, so nothing missed while away stays wrong.
  */
 export function createHttpWindowApi(options: HttpWindowApiOptions): WindowApi {
   const doFetch = options.fetch ?? ((input, init) => fetch(input, init));
@@ -52,15 +53,17 @@ export function createHttpWindowApi(options: HttpWindowApiOptions): WindowApi {
     options.createEventSource ?? ((url: string) => new EventSource(url) as unknown as EventSourceLike);
   const url = (route: string) => new URL(route, options.baseUrl).toString();
 
-  const act = async (
+  /** A POST from the agent's own page with the manager credential; its answer read with `schema`. */
+  const post = async <T>(
     route: string,
-    body: object,
+    body: object | undefined,
     credential: string | undefined,
-  ): Promise<DeadLetterActionOutcome> => {
+    schema: z.ZodType<T>,
+  ): Promise<{ ok: true; result: T } | { ok: false; refusal: ActionRefusal; message: string }> => {
     const headers: Record<string, string> = {
-      'Content-Type': 'application/json',
       Accept: 'application/json',
       [ACTION_HEADER.name]: ACTION_HEADER.value,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
     };
     const presented = credential?.trim();
     if (presented) {
@@ -77,7 +80,7 @@ export function createHttpWindowApi(options: HttpWindowApiOptions): WindowApi {
       response = await doFetch(url(route), {
         method: 'POST',
         headers,
-        body: JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         credentials: 'same-origin',
         cache: 'no-store',
       });
@@ -90,7 +93,7 @@ export function createHttpWindowApi(options: HttpWindowApiOptions): WindowApi {
     }
     const payload: unknown = await response.json().catch(() => undefined);
     if (response.ok) {
-      const result = deadLetterActionResultSchema.safeParse(payload);
+      const result = schema.safeParse(payload);
       return result.success
         ? { ok: true, result: result.data }
         : {
@@ -119,29 +122,37 @@ export function createHttpWindowApi(options: HttpWindowApiOptions): WindowApi {
         credentials: 'same-origin',
         cache: 'no-store',
       });
+      // Opened from another computer, without a session or with one that has expired.
+      if (response.status === 401)
+        throw new WindowReadRefusedError('the agent asks for the manager credential');
       if (!response.ok) throw new Error(`the agent answered HTTP ${response.status}`);
       return windowSnapshotSchema.parse(await response.json());
     },
 
     subscribe(onMessage: (message: WindowMessage) => void, onLink?: (state: WindowLinkState) => void) {
-      const source = createEventSource(url(WINDOW_ROUTES.events));
-      source.onopen = () => onLink?.('open');
-      source.onerror = () => onLink?.('lost');
-      source.onmessage = (event) => {
-        let data: unknown;
-        try {
-          data = JSON.parse(event.data);
-        } catch {
-          return; // not ours to act on; the next full snapshot puts the window right
-        }
-        const message = windowMessageSchema.safeParse(data);
-        if (message.success) onMessage(message.data);
-      };
-      return () => source.close();
+      // Shared with the operator's console: reconnects even after the agent refused a stream (a restart).
+      // An EventSource sends the session cookie by itself; nothing else identifies the window.
+      return openEventStream({
+        url: url(WINDOW_ROUTES.events),
+        parse: (data) => {
+          const message = windowMessageSchema.safeParse(data);
+          return message.success ? message.data : undefined;
+        },
+        onMessage,
+        ...(onLink ? { onLink } : {}),
+        createEventSource,
+      });
     },
 
-    retryDeadLetter: (eventId, credential) => act(WINDOW_ROUTES.retry(eventId), {}, credential),
+    async openReadSession(credential: string): Promise<ReadSessionOutcome> {
+      // The credential goes once, in a header; the agent answers with an HttpOnly cookie.
+      const outcome = await post(WINDOW_ROUTES.session, undefined, credential, readSessionAnswerSchema);
+      return outcome.ok ? { ok: true, expiresAt: outcome.result.expiresAt } : outcome;
+    },
+
+    retryDeadLetter: (eventId, credential) =>
+      post(WINDOW_ROUTES.retry(eventId), {}, credential, deadLetterActionResultSchema),
     discardDeadLetter: (eventId, note, credential) =>
-      act(WINDOW_ROUTES.discard(eventId), { note }, credential),
+      post(WINDOW_ROUTES.discard(eventId), { note }, credential, deadLetterActionResultSchema),
   };
 }

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { DeadLetter } from '../../contracts/status.js';
 import type { DeadLetterActionOutcome } from '../../contracts/window-api.js';
+import { ModalDialog } from '../../ui/modal-dialog.js';
 import { text } from '../text.js';
 
 export type DeadLetterAction = 'retry' | 'discard';
@@ -16,23 +17,16 @@ export interface ConfirmDialogProps {
 }
 
 /**
- * The confirmation before a retry or a discard: a native modal dialog, so focus stays inside it, Escape
- * cancels and the page behind cannot be clicked by mistake. A discard needs a note; over HTTP, both need
- * the manager credential.
+ * The confirmation before a retry or a discard: a native modal dialog (src/ui/modal-dialog.tsx, shared
+ * with the operator's console), so focus stays inside it, Escape cancels and the page behind cannot be
+ * clicked by mistake. A discard needs a note; over HTTP, both need the manager credential.
  */
 export function ConfirmDialog(props: ConfirmDialogProps) {
-  const dialog = useRef<HTMLDialogElement>(null);
   const [note, setNote] = useState('');
   const [credential, setCredential] = useState('');
   const [working, setWorking] = useState(false);
   const [refusal, setRefusal] = useState<string | null>(null);
   const discard = props.action === 'discard';
-
-  useEffect(() => {
-    const element = dialog.current;
-    if (element && !element.open) element.showModal();
-    return () => element?.close();
-  }, []);
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -41,20 +35,23 @@ export function ConfirmDialog(props: ConfirmDialogProps) {
     const outcome = await props.perform(note, props.needsCredential ? credential : undefined);
     setWorking(false);
     if (outcome.ok) props.onDone(outcome);
-    else setRefusal(text.outcome.refusal[outcome.refusal]);
+    // A refusal by policy carries the agent's own explanation (e.g. how IT sets a manager credential).
+    else
+      setRefusal(
+        outcome.refusal === 'forbidden'
+          ? `${text.outcome.refusal.forbidden} ${outcome.message}`
+          : text.outcome.refusal[outcome.refusal],
+      );
   };
 
   const { transactionId, terminalId } = props.letter;
   return (
-    <dialog
-      ref={dialog}
+    <ModalDialog
       class="confirm"
-      aria-labelledby="confirm-title"
-      aria-describedby="confirm-body"
-      onCancel={(event) => {
-        event.preventDefault();
-        if (!working) props.onCancel();
-      }}
+      labelledBy="confirm-title"
+      describedBy="confirm-body"
+      busy={working}
+      onCancel={props.onCancel}
     >
       <form onSubmit={submit}>
         <h2 id="confirm-title">{discard ? text.confirm.discardTitle : text.confirm.retryTitle}</h2>
@@ -108,6 +105,6 @@ export function ConfirmDialog(props: ConfirmDialogProps) {
           </button>
         </div>
       </form>
-    </dialog>
+    </ModalDialog>
   );
 }

@@ -1,4 +1,5 @@
 import type { LogNotice } from '../../contracts/window-api.js';
+import { noticeWords } from '../agent-words.js';
 import type { Formatter } from '../format.js';
 import { text } from '../text.js';
 
@@ -17,7 +18,8 @@ export function NoticesPanel(props: { notices: readonly LogNotice[]; now: string
                 <span class={`badge badge--${n.level}`}>
                   {n.level === 'error' ? text.notices.error : text.notices.warning}
                 </span>{' '}
-                <time dateTime={n.at}>{props.format.clock(n.at, props.now)}</time> {n.message}
+                <time dateTime={n.at}>{props.format.clock(n.at, props.now)}</time>{' '}
+                {noticeWords(n, props.now, props.format)}
               </p>
               <details>
                 <summary>{text.notices.details}</summary>

@@ -22,7 +22,7 @@ import { agentConfigSchema } from '../src/contracts/agent-config.js';
 import type { AgentStatus } from '../src/contracts/status.js';
 import { textDigest } from '../src/lib/canonical-hash.js';
 import { silentLogger } from '../src/lib/logger.js';
-import { Outbox, type CaptureInput } from '../src/sync/index.js';
+import { DeliveryDatabase, Outbox, type CaptureInput } from '../src/sync/index.js';
 import { backlogSale } from './support/backlog.js';
 import { machineContext } from './support/machine.js';
 import { fmt, table } from './support/report.js';
@@ -72,9 +72,13 @@ const watchdog = setTimeout(() => {
 }, WATCHDOG_MS);
 watchdog.unref();
 
-/** Fills the outbox through Outbox.appendBatch; all but the backlog are then acknowledged through applyAck. */
+/**
+ * Fills the outbox through Outbox.appendBatch; all but the backlog are then acknowledged on the delivery
+ * connection, as the agent's delivery thread records head office's answers.
+ */
 function fill(file: string): { seconds: number; bodyBytes: number } {
   const outbox = new Outbox({ file, storeId: STORE_ID });
+  const delivery = new DeliveryDatabase(file, STORE_ID);
   const startedAt = performance.now();
   let bodyBytes = 0;
   try {
@@ -106,21 +110,25 @@ function fill(file: string): { seconds: number; bodyBytes: number } {
         const rejected = Array.from({ length: ackUpTo }, (_, i) => i)
           .filter((i) => i >= deadFrom)
           .map((i) => ({ seq: first.seq + i, reason: 'refused by head office (bench)' }));
-        outbox.applyAck({
-          v: 1,
-          kind: 'batch',
-          epoch: first.epoch,
-          ackedThrough: last.seq,
-          highestSeq: last.seq,
-          batch: { firstSeq: first.seq, lastSeq: last.seq, lastEventId: last.eventId },
-          rejected,
-          conflicts: [],
-        });
+        delivery.recordBatchAck(
+          {
+            v: 1,
+            kind: 'batch',
+            epoch: first.epoch,
+            ackedThrough: last.seq,
+            highestSeq: last.seq,
+            batch: { firstSeq: first.seq, lastSeq: last.seq, lastEventId: last.eventId },
+            rejected,
+            conflicts: [],
+          },
+          Date.now(),
+        );
       }
       done += count;
       if (done % 200_000 < FILL_CHUNK) progress(`filled ${fmt(done)} of ${fmt(total)}`);
     }
   } finally {
+    delivery.close();
     outbox.close();
   }
   return {

@@ -9,8 +9,8 @@
  *   - raw MQTT: the same messages (the sync engine's own batches) published QoS 1 by mqtt.js through the
  *     same broker to a subscriber in another process, with nothing else;
  *   - raw database: the same rows inserted into the hub's own table, 500 per durable transaction, by
- *     better-sqlite3 (WAL, synchronous = FULL) and by pg (one INSERT … unnest, as the hub does, and one
- *     multi-row INSERT … VALUES per transaction; the faster of the two is PostgreSQL's ceiling);
+ *     better-sqlite3 (WAL, synchronous = FULL) and by pg (one INSERT … unnest, and one prepared multi-row
+ *     INSERT … VALUES, as the hub does, per transaction; the faster of the two is PostgreSQL's ceiling);
  *   - capture latency: live sales posted at a steady rate to an idle agent, then during the SQLite drain;
  *   - CPU per event of each step between outbox and database, measured alone (where the drain's time goes).
  *
@@ -34,7 +34,9 @@ import {
 import { backlogBatches, fillBacklog } from './support/backlog.js';
 import { summarizeProfile, type ProfileSummary } from './support/cpu-profile.js';
 import { measureIngestSteps } from './support/ingest-breakdown.js';
+import { measureStoreSteps, type StoreStepCost } from './support/store-breakdown.js';
 import { startLiveLoad, type LiveLoad, type LiveLoadResult } from './support/live-load.js';
+import { BenchFailure, BenchRun } from './support/bench-run.js';
 import { observe, waitForQuietMachine } from './support/disturbance.js';
 import { machineContext, machineCpuPct, machineCpuTimes, packageVersion } from './support/machine.js';
 import { startMosquittoProcess, type MosquittoProcess } from './support/mosquitto-process.js';
@@ -53,6 +55,7 @@ import {
   profileTables,
   stallTable,
   stepTable,
+  storeStepTable,
   type AgentStalls,
   throughputTable,
   type DbKind,
@@ -109,21 +112,18 @@ const DISTURBED_PCT = 20;
 const QUIET_WAIT_S = 30;
 /** Messages used for the per-step CPU breakdown (× 500 events). */
 const STEP_BATCHES = 20;
+/**
+ * What retail IT would assemble from off-the-shelf parts (a store Mosquitto with persistence bridged to a
+ * central one, a subscriber batch-inserting into PostgreSQL) drained 100,000 events at this share of the
+ * raw insert on this machine, losing every queued event on a kill -9 of the store broker.
+ */
+const OFF_THE_SHELF_SHARE = 0.75;
+/** Messages the store is measured alone with (× 500 events). */
+const STORE_STEP_BATCHES = 41;
 /** The whole run is bounded: past this, every process is killed, the temp dir removed, and the bench fails. */
 const WATCHDOG_MS = (2 * DRAIN_TIMEOUT_S + IDLE_S + QUIET_WAIT_S + 150) * 1000;
 
-class BenchFailure extends Error {}
-
-const cleanups: (() => void | Promise<void>)[] = [];
-async function cleanUp(): Promise<void> {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      await Promise.race([fn(), sleep(5000)]);
-    } catch {
-      // best effort: cleaning up after a failure must not hide the failure
-    }
-  }
-}
+const bench = new BenchRun();
 const progress = (line: string) => process.stderr.write(`· ${line}\n`);
 
 async function waitForHubOnline(hubUrl: string, timeoutMs = 15_000): Promise<void> {
@@ -208,7 +208,7 @@ async function startHubProcess(ctx: Context, name: string | null, dbUrl: string)
     ],
     { env: profileEnv(ctx, name), nice: HUB_NICE, nodeArgs: HUB_NODE_ARGS },
   );
-  cleanups.push(() => hub.kill());
+  bench.onCleanUp(() => hub.kill());
   return hub;
 }
 
@@ -234,7 +234,7 @@ async function startAgentProcess(
     ],
     { env: profileEnv(ctx, name) },
   );
-  cleanups.push(() => agent.kill());
+  bench.onCleanUp(() => agent.kill());
   return agent;
 }
 
@@ -270,7 +270,7 @@ async function measureDrain(ctx: Context, db: DbKind, withLiveLoad: boolean): Pr
   let temp: TempPostgresDatabase | undefined;
   if (db === 'postgres') {
     temp = await createTempPostgresDatabase();
-    cleanups.push(() => temp?.drop());
+    bench.onCleanUp(() => temp?.drop());
   }
   const dbUrl = temp ? temp.url : `sqlite:${path.join(dir, 'hub.sqlite')}`;
   const hub = await startHubProcess(ctx, `hub-${db}`, dbUrl);
@@ -362,14 +362,14 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   const machine = machineContext();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'outpost-sync-bench-'));
-  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  bench.onCleanUp(() => rmSync(workDir, { recursive: true, force: true }));
   const profileRoot = PROFILE ? mkdtempSync(path.join(os.tmpdir(), 'outpost-sync-profiles-')) : '';
   const fsInfo = machine.tmpdirFilesystem;
 
   progress(`waiting up to ${QUIET_WAIT_S} s for other processes to use < ${DISTURBED_PCT}% of a core`);
   const quietWait = await waitForQuietMachine(QUIET_WAIT_S * 1000, DISTURBED_PCT);
   const broker = await startMosquittoProcess(workDir, HUB_NICE);
-  cleanups.push(() => broker.kill());
+  bench.onCleanUp(() => broker.kill());
   const pgSettings = WITH_POSTGRES ? await postgresSettings(POSTGRES_ADMIN_URL) : null;
 
   progress(
@@ -475,7 +475,7 @@ async function main(): Promise<number> {
     progress(`raw PostgreSQL: ${fmt(EVENTS)} hub_events rows, ${RAW_ROWS_PER_COMMIT} per transaction`);
     for (const form of ['unnest', 'values'] as const) {
       const temp = await createTempPostgresDatabase();
-      cleanups.push(() => temp.drop());
+      bench.onCleanUp(() => temp.drop());
       const { otherCpuPct, ...rate } = await rawPostgresHubInsert(
         temp.url,
         backlog.rows,
@@ -483,7 +483,7 @@ async function main(): Promise<number> {
         form,
       );
       rawDb.push({
-        label: `raw PostgreSQL insert, ${RAW_ROWS_PER_COMMIT} rows/commit (${form === 'unnest' ? 'INSERT … SELECT unnest, as the hub' : 'multi-row INSERT … VALUES'})`,
+        label: `raw PostgreSQL insert, ${RAW_ROWS_PER_COMMIT} rows/commit (${form === 'unnest' ? 'INSERT … SELECT unnest' : 'prepared multi-row INSERT … VALUES, as the hub'})`,
         db: 'postgres',
         rate,
         otherCpuPct,
@@ -510,6 +510,22 @@ async function main(): Promise<number> {
     batches.events.slice(0, STEP_BATCHES),
     batches.payloads.slice(0, STEP_BATCHES),
   );
+  progress(`the hub's store alone, ${STORE_STEP_BATCHES} batches one after the other`);
+  const storeSteps: StoreStepCost[] = [];
+  mkdirSync(path.join(workDir, 'store-alone'));
+  const storePayloads = batches.payloads.slice(0, STORE_STEP_BATCHES);
+  storeSteps.push(
+    await measureStoreSteps(STORE_ID, storePayloads, {
+      db: 'sqlite',
+      dir: path.join(workDir, 'store-alone'),
+    }),
+  );
+  if (WITH_POSTGRES) {
+    const temp = await createTempPostgresDatabase();
+    bench.onCleanUp(() => temp.drop());
+    storeSteps.push(await measureStoreSteps(STORE_ID, storePayloads, { db: 'postgres', url: temp.url }));
+    await temp.drop();
+  }
 
   for (const d of drains) {
     if (!d.completed) problems.push(`${d.label}: did not finish within ${DRAIN_TIMEOUT_S} s`);
@@ -561,9 +577,9 @@ async function main(): Promise<number> {
       {
         name: `drain → ${name} ÷ raw ${name} insert`,
         value: d.eventsPerSecond / rawRateOf(d.db),
-        aim: 'info',
-        meets: null,
-        shows: 'share of the database ceiling',
+        aim: '≥ 0.75',
+        meets: d.eventsPerSecond / rawRateOf(d.db) >= OFF_THE_SHELF_SHARE,
+        shows: `share of the database ceiling; a Mosquitto bridge with a batch-inserting subscriber keeps ${OFF_THE_SHELF_SHARE} here, losing queued events on kill -9`,
       },
     );
   }
@@ -585,11 +601,11 @@ async function main(): Promise<number> {
       },
     );
   }
-  const parseStep = steps.find((s) => s.step === 'parseEventBatch, whole');
+  const parseStep = steps.find((s) => s.step === 'parseStoreMessage, whole (the parse worker)');
   const sqliteDrain = drains.find((d) => d.db === 'sqlite');
   if (parseStep && sqliteDrain)
     ratios.push({
-      name: 'drain → SQLite ÷ parseEventBatch alone on one core',
+      name: 'drain → SQLite ÷ parseStoreMessage alone on one core',
       value: sqliteDrain.eventsPerSecond / parseStep.eventsPerSecond,
       aim: 'info',
       meets: null,
@@ -633,6 +649,11 @@ async function main(): Promise<number> {
   console.log('');
   console.log('CPU per event of each step between outbox and hub database, measured alone in this process');
   console.log(stepTable(steps));
+  console.log('');
+  console.log(
+    "The hub's store alone: parsed batches given to insertEventsOnce one after the other (lookups, rows, counters, days, commit)",
+  );
+  console.log(storeStepTable(storeSteps));
   console.log('');
   console.log('Ratios');
   console.log(ratioTable(ratios));
@@ -701,6 +722,7 @@ async function main(): Promise<number> {
         latency: { idle, draining: liveDrain },
         quietWait,
         steps,
+        storeSteps,
         ratios,
         profiles,
         problems,
@@ -714,27 +736,4 @@ async function main(): Promise<number> {
   return problems.length > 0 ? 1 : 0;
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`BENCH FAILED: still running after ${WATCHDOG_MS / 1000}s; stopped.`);
-  void cleanUp().finally(() => process.exit(2));
-}, WATCHDOG_MS);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-}
-
-let exitCode: number;
-try {
-  exitCode = await main();
-} catch (error) {
-  const message =
-    error instanceof BenchFailure
-      ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error);
-  console.error(`\nBENCH FAILED: ${message}`);
-  exitCode = 1;
-}
-clearTimeout(watchdog);
-await cleanUp();
-process.exit(exitCode);
+await bench.run(main, WATCHDOG_MS);

@@ -67,9 +67,9 @@ runStagedChild(async (context) => {
   let ackedThrough = 0;
   const deliveryThreads = new Set<DeliveryThread>();
   const recordBatchAck = DeliveryThread.prototype.recordBatchAck;
-  DeliveryThread.prototype.recordBatchAck = async function (this: DeliveryThread, ack) {
+  DeliveryThread.prototype.recordBatchAck = async function (this: DeliveryThread, ack, at) {
     deliveryThreads.add(this);
-    const outcome = await recordBatchAck.call(this, ack);
+    const outcome = await recordBatchAck.call(this, ack, at);
     if (outcome.action === 'applied' && ack.ackedThrough > ackedThrough) {
       ackedThrough = ack.ackedThrough;
       if (target > 0 && ackedThrough >= target) context.mark('acked', { ackedThrough });

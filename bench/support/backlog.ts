@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { textDigest } from '../../src/lib/canonical-hash.js';
-import { SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
+import { eventBatchSchema, SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
 import {
-  buildEventBatch,
   DEFAULT_SYNC_TUNING,
+  DeliveryDatabase,
   Outbox,
   type CaptureInput,
   type UnsentEvent,
@@ -130,29 +130,41 @@ export interface BacklogBatches {
   bytes: number;
 }
 
-/** Reads the backlog back the way the sync engine does (unsentAfter + buildEventBatch, default limits). */
+/**
+ * Reads the backlog back the way the sync engine does (the delivery store's nextBatch, default limits).
+ * The events of each payload are read back from it: building them again gives the very same payload.
+ */
 export function backlogBatches(file: string, storeId: string): BacklogBatches {
-  const outbox = new Outbox({ file, storeId });
+  const delivery = new DeliveryDatabase(file, storeId);
   try {
     const payloads: string[] = [];
     const events: UnsentEvent[][] = [];
     let bytes = 0;
-    let cursor = 0;
+    let cursor: { epoch: string; seq: number } | null = null;
     for (;;) {
-      const unsent = outbox.unsentAfter(cursor, DEFAULT_SYNC_TUNING.batch.maxEvents);
-      const batch = buildEventBatch(storeId, outbox.epoch, unsent, {
+      const next = delivery.nextBatch(cursor, {
         ...DEFAULT_SYNC_TUNING.batch,
         maxMessageBytes: SYNC_LIMITS.maxBatchBytes,
       });
+      const batch = next.message;
       if (!batch) break;
       if (batch.kind !== 'batch') throw new Error(`backlog event ${batch.seq} is too large to send`);
-      payloads.push(batch.payload);
-      events.push(unsent.slice(0, batch.count));
-      bytes += Buffer.byteLength(batch.payload);
-      cursor = batch.lastSeq;
+      const payload = batch.payload.toString();
+      payloads.push(payload);
+      events.push(
+        eventBatchSchema.parse(JSON.parse(payload)).events.map((e) => ({
+          seq: e.seq,
+          eventId: e.eventId,
+          type: e.type,
+          capturedAt: Date.parse(e.capturedAt),
+          body: e.body ?? null,
+        })),
+      );
+      bytes += batch.bytes;
+      cursor = { epoch: next.epoch, seq: batch.lastSeq };
     }
     return { payloads, events, bytes };
   } finally {
-    outbox.close();
+    delivery.close();
   }
 }

@@ -28,7 +28,14 @@ await serveUnderControl(async () => {
     status: () => {
       throw new Error('not served by the bench');
     },
-    activePromotions: () => [],
+    promotions: {
+      activeJson: () => {
+        throw new Error('not served by the bench');
+      },
+      price: () => {
+        throw new Error('not served by the bench');
+      },
+    },
     healthy: () => ({ ok: true }),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -20,6 +20,8 @@ const { values } = parseArgs({
     'db-url': { type: 'string' },
     'mqtt-url': { type: 'string' },
     'share-group': { type: 'string' },
+    'pool-size': { type: 'string' },
+    'hub-id': { type: 'string' },
     token: { type: 'string' },
     target: { type: 'string' },
   },
@@ -32,8 +34,8 @@ const target = Number(values.target ?? '0');
 
 runStagedChild(async (context) => {
   const config = hubConfigSchema.parse({
-    hubId: 'bench-hub',
-    db: { url: dbUrl },
+    hubId: values['hub-id'] ?? 'bench-hub',
+    db: { url: dbUrl, ...(values['pool-size'] ? { poolSize: values['pool-size'] } : {}) },
     mqtt: { url: mqttUrl, shareGroup: values['share-group'] ?? 'bench-hubs' },
     api: { host: '127.0.0.1', port: 0, token },
     log: { level: 'info', console: false },
@@ -42,6 +44,7 @@ runStagedChild(async (context) => {
 
   let storeMs: number[] = [];
   let events = 0;
+  let stored = 0;
   let ackedThrough = 0;
   let reached = false;
   const store = hub.store;
@@ -51,6 +54,7 @@ runStagedChild(async (context) => {
     const outcome = await insertEventsOnce(storeId, epoch, batch, receivedAt, watch);
     storeMs.push(performance.now() - startedAt);
     events += batch.length;
+    stored += outcome.stored;
     ackedThrough = Math.max(ackedThrough, outcome.ackedThrough);
     if (!reached && target > 0 && outcome.ackedThrough >= target) {
       reached = true;
@@ -66,6 +70,7 @@ runStagedChild(async (context) => {
       const figures = {
         batches: d.count,
         events,
+        stored,
         ackedThrough,
         storeMsTotal: d.count ? d.mean * d.count : 0,
         storeMsP50: d.p50,
@@ -74,6 +79,7 @@ runStagedChild(async (context) => {
       };
       storeMs = [];
       events = 0;
+      stored = 0;
       return figures;
     },
     async stop() {

@@ -1,13 +1,21 @@
+import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { z } from 'zod';
 import { eventBatchSchema, SYNC_LIMITS } from '../../src/contracts/sync-messages.js';
 import { transactionSchema } from '../../src/contracts/transaction.js';
 import { parseStoreMessage } from '../../src/hub/index.js';
+import { classifyEvents } from '../../src/hub/classify-events.js';
+import { judgeTransaction } from '../../src/hub/compiled-validation.js';
+import type { IncomingEvent } from '../../src/hub/hub-store.js';
+import { fromTransfer, toTransfer } from '../../src/hub/parse-transfer.js';
 import { textDigest } from '../../src/lib/canonical-hash.js';
 import { buildEventBatch, DEFAULT_SYNC_TUNING, type UnsentEvent } from '../../src/sync/index.js';
 
 export interface StepCost {
   side: 'agent' | 'hub';
   step: string;
+  /** 'now': what the hub runs; 'before': the form it replaced, measured beside it for comparison. */
+  runs: 'now' | 'before';
   /** CPU per event, microseconds (single-threaded, measured alone on an otherwise idle process). */
   usPerEvent: number;
   /** Events per second one core could push through this step alone. */
@@ -26,9 +34,11 @@ function cost<T>(batches: readonly T[], eventsIn: (b: T) => number, rounds: numb
 /**
  * What one event costs in CPU at each step between the outbox and the hub's database, measured on the
  * backlog's own messages in this process while nothing else runs: building the batch on the agent and,
- * on the hub, parseStoreMessage whole and the pieces it is made of (JSON.parse of the message, the
- * envelope schema, JSON.parse of each body's text, the transaction schema per body, the text digest).
- * Tells which of them bounds the hub's drain rate before the database does.
+ * on the hub, parseStoreMessage whole (what the parse worker runs) and the pieces it is made of (JSON.parse
+ * of the message, the envelope schema, JSON.parse of each body's text, the transaction schema per body,
+ * the text digest), the hand-off from the parse worker to the main thread, and the classification of a
+ * batch. Where the hub replaced a step with a cheaper form, the form it replaced is measured beside it
+ * ('before'). Tells which of them bounds the hub's drain rate before the database does.
  */
 export function measureIngestSteps(
   storeId: string,
@@ -43,10 +53,19 @@ export function measureIngestSteps(
   const bodies = texts.map((b) => b.map((text) => JSON.parse(text) as unknown));
   const count = (m: { events: unknown[] }) => m.events.length;
   let sink = 0;
-  const steps: { side: StepCost['side']; step: string; us: number }[] = [
+  const compiledEnvelope = z.compile(eventBatchSchema);
+  const parsedBatches = buffers.map((buffer) => {
+    const r = parseStoreMessage(storeId, buffer);
+    if (!r.ok || r.kind !== 'batch') throw new Error('a backlog message did not parse as a batch');
+    return r;
+  });
+  const perBatch = parsedBatches.map((p) => ({ p, n: p.events.length }));
+  const emptyFacts = () => ({ bySeq: new Map(), storedByEventId: new Map(), storedByTransaction: new Map() });
+  const steps: { side: StepCost['side']; step: string; runs: StepCost['runs']; us: number }[] = [
     {
       side: 'agent',
       step: 'buildEventBatch (splices stored body text)',
+      runs: 'now',
       us: cost(
         events,
         (b) => b.length,
@@ -62,7 +81,8 @@ export function measureIngestSteps(
     },
     {
       side: 'hub',
-      step: 'parseStoreMessage, whole',
+      step: 'parseStoreMessage, whole (the parse worker)',
+      runs: 'now',
       us: cost(
         buffers.map((buffer, i) => ({ buffer, n: count(parsed[i]!) })),
         (b) => b.n,
@@ -76,6 +96,7 @@ export function measureIngestSteps(
     {
       side: 'hub',
       step: '  JSON.parse of the message',
+      runs: 'now',
       us: cost(
         buffers.map((buffer, i) => ({ buffer, n: count(parsed[i]!) })),
         (b) => b.n,
@@ -87,7 +108,16 @@ export function measureIngestSteps(
     },
     {
       side: 'hub',
-      step: '  eventBatchSchema (envelope, bodies as text)',
+      step: '  envelope schema, compiled (z.compile)',
+      runs: 'now',
+      us: cost(parsed, count, rounds, (m) => {
+        sink += compiledEnvelope.safeParse(m).success ? 1 : 0;
+      }),
+    },
+    {
+      side: 'hub',
+      step: '  envelope schema, zod at run time',
+      runs: 'before',
       us: cost(parsed, count, rounds, (m) => {
         sink += eventBatchSchema.safeParse(m).success ? 1 : 0;
       }),
@@ -95,6 +125,7 @@ export function measureIngestSteps(
     {
       side: 'hub',
       step: '  JSON.parse per body text',
+      runs: 'now',
       us: cost(
         texts,
         (b) => b.length,
@@ -106,7 +137,21 @@ export function measureIngestSteps(
     },
     {
       side: 'hub',
-      step: '  transactionSchema per body',
+      step: '  transaction schema per body, compiled + arithmetic',
+      runs: 'now',
+      us: cost(
+        bodies,
+        (b) => b.length,
+        rounds,
+        (b) => {
+          for (const body of b) sink += judgeTransaction(body).success ? 1 : 0;
+        },
+      ),
+    },
+    {
+      side: 'hub',
+      step: '  transaction schema per body, zod at run time',
+      runs: 'before',
       us: cost(
         bodies,
         (b) => b.length,
@@ -118,7 +163,8 @@ export function measureIngestSteps(
     },
     {
       side: 'hub',
-      step: '  textDigest per body',
+      step: '  textDigest per body (one-shot SHA-256)',
+      runs: 'now',
       us: cost(
         texts,
         (b) => b.length,
@@ -128,7 +174,66 @@ export function measureIngestSteps(
         },
       ),
     },
+    {
+      side: 'hub',
+      step: '  SHA-256 per body through a Hash object',
+      runs: 'before',
+      us: cost(
+        texts,
+        (b) => b.length,
+        rounds,
+        (b) => {
+          for (const text of b) sink += createHash('sha256').update(text).digest('base64url').length;
+        },
+      ),
+    },
+    {
+      side: 'hub',
+      step: 'hand-off, parse worker → main thread (columns, structured clone)',
+      runs: 'now',
+      us: cost(
+        perBatch,
+        (b) => b.n,
+        rounds,
+        (b) => {
+          const back = fromTransfer(structuredClone(toTransfer(b.p)));
+          sink += back.ok && back.kind === 'batch' ? back.events.length : 0;
+        },
+      ),
+    },
+    {
+      side: 'hub',
+      step: 'hand-off, parse worker → main thread (event objects, structured clone)',
+      runs: 'before',
+      us: cost(
+        perBatch,
+        (b) => b.n,
+        rounds,
+        (b) => {
+          sink += (structuredClone(b.p.events) as IncomingEvent[]).length;
+        },
+      ),
+    },
+    {
+      side: 'hub',
+      step: 'classifyEvents (new events, nothing held)',
+      runs: 'now',
+      us: cost(
+        perBatch,
+        (b) => b.n,
+        rounds,
+        (b) => {
+          sink += classifyEvents(epoch, b.p.events, emptyFacts()).stored;
+        },
+      ),
+    },
   ];
   if (sink < 0) throw new Error('unreachable: keeps the results alive');
-  return steps.map((s) => ({ side: s.side, step: s.step, usPerEvent: s.us, eventsPerSecond: 1e6 / s.us }));
+  return steps.map((s) => ({
+    side: s.side,
+    step: s.step,
+    runs: s.runs,
+    usPerEvent: s.us,
+    eventsPerSecond: 1e6 / s.us,
+  }));
 }

@@ -73,3 +73,17 @@ export function processTree(root: number, snapshot: ProcessCpu): Set<number> {
   }
   return tree;
 }
+
+/** CPU time of one process (all its threads), ms; 0 once it is gone. */
+export function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat
+      .slice(stat.lastIndexOf(')') + 2)
+      .split(' ')
+      .map(Number);
+    return ((fields[11] ?? 0) + (fields[12] ?? 0)) * TICK_MS;
+  } catch {
+    return 0;
+  }
+}

@@ -6,6 +6,7 @@ import type { HubEventRow } from './backlog.js';
 import { observe } from './disturbance.js';
 import type { RawRate } from './raw-sqlite.js';
 import { summarize } from './stats.js';
+import { processCpuMs } from './process-cpu.js';
 
 /**
  * The hub databases' batched-insert ceiling on this machine: the backlog's rows inserted into a fresh
@@ -85,20 +86,23 @@ export function rawSqliteHubInsert(
 
 /**
  * pg (one connection), one statement per transaction of `rowsPerCommit` rows, so each commit is one round
- * trip for the rows plus BEGIN/COMMIT. `unnest` is the hub's own form (INSERT … SELECT FROM unnest of one
- * array parameter per column); `values` is a multi-row INSERT … VALUES with one parameter per cell, which
- * spares pg from escaping every JSON body into an array literal and PostgreSQL from parsing it back.
+ * trip for the rows plus BEGIN/COMMIT. `unnest` is INSERT … SELECT FROM unnest of one array parameter per
+ * column; `values` is a prepared multi-row INSERT … VALUES with one parameter per cell (the hub's own
+ * form), which spares pg from escaping every JSON body into an array literal and PostgreSQL from parsing
+ * it back, and PostgreSQL from planning it per chunk.
  */
 export async function rawPostgresHubInsert(
   url: string,
   rows: readonly HubEventRow[],
   rowsPerCommit: number,
   form: 'unnest' | 'values',
-): Promise<RawRate & { otherCpuPct: number }> {
+): Promise<RawRate & { otherCpuPct: number; serverCpuUsPerRow: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     for (const migration of hubMigrations) await client.query(migration.postgres);
+    const { rows: backend } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const serverBefore = processCpuMs(backend[0]!.pid);
     const durations: number[] = [];
     const startedAt = performance.now();
     // Observed while the connection (and so its server process) is still there to be counted as ours.
@@ -109,9 +113,9 @@ export async function rawPostgresHubInsert(
         if (form === 'values') await insertValues(client, chunk);
         else
           await client.query(
-            `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
+            `INSERT INTO hub_events (store_id, epoch, received_at, filed_on, seq, event_id, type, status, reason, terminal_id,
            transaction_id, business_day, captured_at, body_hash, body)
-         SELECT 'BENCH-STORE', 'ab12cd34ef56ab78', $1::bigint, * FROM unnest($2::bigint[], $3::text[], $4::text[],
+         SELECT 'BENCH-STORE', 'ab12cd34ef56ab78', $1::bigint, '2026-11-23', * FROM unnest($2::bigint[], $3::text[], $4::text[],
            $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])`,
             [
               Date.now(),
@@ -132,7 +136,12 @@ export async function rawPostgresHubInsert(
         durations.push(performance.now() - t);
       }
     });
-    return { ...rateOf(rowsPerCommit, rows.length, durations, performance.now() - startedAt), otherCpuPct };
+    const serverCpuUsPerRow = ((processCpuMs(backend[0]!.pid) - serverBefore) * 1000) / rows.length;
+    return {
+      ...rateOf(rowsPerCommit, rows.length, durations, performance.now() - startedAt),
+      otherCpuPct,
+      serverCpuUsPerRow,
+    };
   } finally {
     await client.end();
   }
@@ -157,13 +166,16 @@ async function insertValues(client: pg.Client, chunk: readonly HubEventRow[]): P
       r.body,
     );
     const at = 2 + i * COLUMNS;
-    return `('BENCH-STORE', 'ab12cd34ef56ab78', $1, ${Array.from({ length: COLUMNS }, (_, c) => `$${at + c}`).join(', ')})`;
+    return `('BENCH-STORE', 'ab12cd34ef56ab78', $1, '2026-11-23', ${Array.from({ length: COLUMNS }, (_, c) => `$${at + c}`).join(', ')})`;
   });
-  await client.query(
-    `INSERT INTO hub_events (store_id, epoch, received_at, seq, event_id, type, status, reason, terminal_id,
+  // Named: PostgreSQL parses and plans it once per connection (every full chunk has the same shape), as
+  // the hub's own insert does; each chunk then only binds its values.
+  await client.query({
+    name: `raw-insert-${chunk.length}`,
+    text: `INSERT INTO hub_events (store_id, epoch, received_at, filed_on, seq, event_id, type, status, reason, terminal_id,
        transaction_id, business_day, captured_at, body_hash, body) VALUES ${tuples.join(', ')}`,
-    params,
-  );
+    values: params,
+  });
 }
 
 /** The PostgreSQL settings that decide what a commit costs, for the report. */

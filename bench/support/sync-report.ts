@@ -1,5 +1,6 @@
 import type { ProfileSummary } from './cpu-profile.js';
 import type { StepCost } from './ingest-breakdown.js';
+import type { StoreStepCost } from './store-breakdown.js';
 import type { LiveLoadResult } from './live-load.js';
 import type { RawMqttResult } from './raw-mqtt.js';
 import type { RawRate } from './raw-sqlite.js';
@@ -221,9 +222,23 @@ export function latencyTable(rows: { label: string; load: LiveLoadResult; otherC
 
 export function stepTable(steps: readonly StepCost[]): string {
   return table(
-    ['side', 'step (one core, no I/O)', 'µs per event', 'events/s on one core'],
-    steps.map((s) => [s.side, s.step, fmt(s.usPerEvent, 1), fmt(s.eventsPerSecond)]),
-    2,
+    ['side', 'step (one core, no I/O)', 'runs', 'µs per event', 'events/s on one core'],
+    steps.map((s) => [s.side, s.step, s.runs, fmt(s.usPerEvent, 1), fmt(s.eventsPerSecond)]),
+    3,
+  );
+}
+
+export function storeStepTable(steps: readonly StoreStepCost[]): string {
+  return table(
+    ['database', 'events', 'hub CPU µs/event', 'server CPU µs/event', 'wall µs/event', 'events/s'],
+    steps.map((s) => [
+      s.db === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+      fmt(s.events),
+      fmt(s.hubCpuUsPerEvent, 1),
+      s.serverCpuUsPerEvent === null ? '–' : fmt(s.serverCpuUsPerEvent, 1),
+      fmt(s.wallUsPerEvent, 1),
+      fmt(s.eventsPerSecond),
+    ]),
   );
 }
 

@@ -12,6 +12,7 @@ import { registerPromotionRoutes, type StorePromotions } from './promotion-route
 import { createTerminalAuthenticator, type TerminalCredential } from './terminal-auth.js';
 import { validateTransaction } from './validate-transaction.js';
 import { registerWindowRoutes, type WindowRoutesOptions } from './window-routes.js';
+import { isLocalReader } from './loopback-reader.js';
 
 export interface CaptureSink {
   capture(input: CaptureInput): Promise<CaptureResult>;
@@ -34,8 +35,6 @@ export interface CaptureServerOptions {
   /** Tills' closes of their business days (business-day-routes.ts); without it the route is not served. */
   dayCloses?: DayCloseSink;
 }
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** The POS-facing HTTP API of the store agent (DESIGN.md, "Agent HTTP API"). Knows nothing of MQTT. */
 export function buildCaptureServer(options: CaptureServerOptions): FastifyInstance {
@@ -79,8 +78,8 @@ export function buildCaptureServer(options: CaptureServerOptions): FastifyInstan
     ) {
       terminalOf.set(request, requireTerminal(request));
     } else if (url.startsWith('/v1/status')) {
-      // The store manager's own PC (loopback) may read status without a token; anything else on the LAN needs one.
-      if (!LOOPBACK.has(request.socket.remoteAddress ?? '')) requireTerminal(request);
+      // The store manager's own PC may read status without a token; anything else on the LAN needs one.
+      if (!isLocalReader(request)) requireTerminal(request);
     }
   });
 

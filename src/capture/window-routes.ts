@@ -28,6 +28,7 @@ import { notBuiltPage, registerPageFiles } from '../lib/page-files.js';
 import { SseFanout } from '../lib/sse-fanout.js';
 import { readCookie, sessionCookie, signedSessions, type SignedSessions } from '../lib/signed-session.js';
 import type { JsonBody } from './json-body.js';
+import { isLocalReader } from './loopback-reader.js';
 
 /** What the window routes read and act on: the running agent's window face. */
 export interface WindowSource {
@@ -71,18 +72,6 @@ const MIN_PUSH_INTERVAL_MS = 100;
 export function defaultWindowFilesDir(): string {
   const fromSource = import.meta.url.endsWith('.ts');
   return fileURLToPath(new URL(fromSource ? '../../dist/renderer' : '../renderer', import.meta.url));
-}
-
-const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-/**
- * A Host header naming this PC by loopback. A page on another site cannot read the agent from the
- * manager's browser through DNS rebinding: its requests would carry its own host name.
- */
-function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const name = host.replace(/:\d+$/, '').toLowerCase();
-  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
 }
 
 /**
@@ -131,8 +120,7 @@ export function registerWindowRoutes(app: FastifyInstance, options: WindowRoutes
   });
 
   const mayRead = (request: FastifyRequest): boolean => {
-    if (LOOPBACK_ADDRESSES.has(request.socket.remoteAddress ?? '') && isLoopbackHost(request.headers.host))
-      return true;
+    if (isLocalReader(request)) return true;
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       if (options.isTerminalToken(authorization)) return true;

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -625,6 +626,21 @@ describe('capture API: status, promotions, health', () => {
     expect(report.epoch).toBe(agent.outbox.epoch);
     expect(report.lastSeq).toBe(agent.outbox.stats().lastSeq);
     expect(report.backlog.count).toBe(agent.outbox.stats().unsent.count);
+  });
+
+  it('asks for a token when a loopback request names a foreign host (a rebound name in a browser)', async () => {
+    const { port } = new URL(agent.url);
+    const statusFor = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port, path: '/v1/status', headers: { host } }, (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          })
+          .on('error', reject);
+      });
+    expect(await statusFor(`localhost:${port}`)).toBe(200);
+    expect(await statusFor(`attacker.example:${port}`)).toBe(401);
   });
 
   it('answers GET /v1/promotions/active to a terminal with its token: none yet', async () => {

@@ -50,7 +50,10 @@ const leafPaths = (value: unknown, prefix: (string | number)[] = []): (string | 
 
 function setAt(value: unknown, path: readonly (string | number)[], replacement: unknown): unknown {
   if (path.length === 0) return replacement;
-  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<
+    string | number,
+    unknown
+  >;
   const [head, ...rest] = path;
   if (rest.length === 0 && replacement === undefined) delete copy[head!];
   else copy[head!] = setAt(copy[head!], rest, replacement);

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import type { ConsoleSnapshot } from '../contracts/console-api.js';
 import type { LinkState } from '../ui/event-stream.js';
+import { LoadScreen } from '../ui/load-screen.js';
 import { SignedOutError, type ConsoleClient } from './api/console-client.js';
 import { DaysPage } from './components/days-page.js';
 import { PromotionsPage } from './components/promotions-page.js';
@@ -94,21 +95,7 @@ export function App({ client, locale }: { client: ConsoleClient; locale: string 
     );
 
   if (phase !== 'ready' || !snapshot)
-    return (
-      <main class="loading">
-        {phase === 'failed' ? (
-          <div class="panel" role="alert">
-            <h1>{text.cannotLoad}</h1>
-            <p>{text.cannotLoadAction}</p>
-            <button type="button" class="primary" onClick={() => setAttempt((n) => n + 1)}>
-              {text.retryLoad}
-            </button>
-          </div>
-        ) : (
-          <p role="status">{text.loading}</p>
-        )}
-      </main>
-    );
+    return <LoadScreen failed={phase === 'failed'} words={text} onRetry={() => setAttempt((n) => n + 1)} />;
 
   const page = { client, snapshot, format, onSignedOut: signedOut };
   return (

@@ -1,3 +1,4 @@
+import '../ui/base.css';
 import './styles.css';
 import { render } from 'preact';
 import { createConsoleClient } from './api/console-client.js';

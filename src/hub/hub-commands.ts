@@ -18,6 +18,7 @@ import {
 import type { StoreCommandRow } from './command-store.js';
 import type { PromotionPublisher } from './hub-promotions.js';
 import type { HubStore } from './hub-store.js';
+import { PeriodicSweep } from './periodic-sweep.js';
 
 export interface HubCommandsOptions {
   hubId: string;
@@ -48,23 +49,26 @@ const SWEEP_LIMIT = 200;
  */
 export class HubCommands {
   private readonly topic: ReturnType<typeof topics>;
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
-  private stopped = false;
+  private readonly sweeper: PeriodicSweep;
 
   constructor(private readonly options: HubCommandsOptions) {
     this.topic = topics(options.topicPrefix);
+    this.sweeper = new PeriodicSweep(
+      () => this.sweepOnce(),
+      (error) =>
+        options.logger.warn('could not look for unanswered operator commands; trying again later', {
+          hubId: options.hubId,
+          error: errorMessage(error),
+        }),
+    );
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.options.sweepEveryMs ?? 15_000);
-    this.timer.unref();
+    this.sweeper.start(this.options.sweepEveryMs ?? 15_000);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.sweeping;
+  stop(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   /** Asks the store to publish `epoch` (its current one by default) again from `fromSeq`. */
@@ -156,7 +160,7 @@ export class HubCommands {
   async onStoreOnline(storeId: string): Promise<void> {
     try {
       for (const command of await this.options.store.commands.pending(storeId)) {
-        if (this.stopped) return;
+        if (this.sweeper.stopped) return;
         await this.send(command, 'store online');
       }
     } catch (error) {
@@ -169,29 +173,21 @@ export class HubCommands {
 
   /** Expires forgotten commands, and sends again those pending too long while their store is online. */
   sweep(): Promise<void> {
-    this.sweeping ??= (async () => {
-      const { store, clock, logger } = this.options;
-      try {
-        const expired = await store.commands.expire(clock.now() - COMMAND_EXPIRES_AFTER_MS);
-        if (expired > 0) {
-          logger.warn('operator commands expired unanswered', { hubId: this.options.hubId, expired });
-          this.options.onChange?.();
-        }
-        const before = clock.now() - (this.options.resendAfterMs ?? 60_000);
-        for (const command of await store.commands.due(before, SWEEP_LIMIT)) {
-          if (this.stopped) break;
-          await this.send(command, 'unanswered');
-        }
-      } catch (error) {
-        logger.warn('could not look for unanswered operator commands; trying again later', {
-          hubId: this.options.hubId,
-          error: errorMessage(error),
-        });
-      } finally {
-        this.sweeping = undefined;
-      }
-    })();
-    return this.sweeping;
+    return this.sweeper.run();
+  }
+
+  private async sweepOnce(): Promise<void> {
+    const { store, clock, logger } = this.options;
+    const expired = await store.commands.expire(clock.now() - COMMAND_EXPIRES_AFTER_MS);
+    if (expired > 0) {
+      logger.warn('operator commands expired unanswered', { hubId: this.options.hubId, expired });
+      this.options.onChange?.();
+    }
+    const before = clock.now() - (this.options.resendAfterMs ?? 60_000);
+    for (const command of await store.commands.due(before, SWEEP_LIMIT)) {
+      if (this.sweeper.stopped) break;
+      await this.send(command, 'unanswered');
+    }
   }
 
   private async onDeadLetter(

@@ -12,6 +12,7 @@ import type { Logger } from '../lib/logger.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { PromotionPublisher } from './hub-promotions.js';
 import type { HubStore } from './hub-store.js';
+import { PeriodicSweep } from './periodic-sweep.js';
 
 export interface HubResyncOptions {
   hubId: string;
@@ -39,23 +40,26 @@ const SWEEP_LIMIT = 200;
  */
 export class HubResync {
   private readonly topic: ReturnType<typeof topics>;
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
-  private stopped = false;
+  private readonly sweeper: PeriodicSweep;
 
   constructor(private readonly options: HubResyncOptions) {
     this.topic = topics(options.topicPrefix);
+    this.sweeper = new PeriodicSweep(
+      () => this.sweepOnce(),
+      (error) =>
+        options.logger.warn('could not look for unanswered resends; trying again later', {
+          hubId: options.hubId,
+          error: errorMessage(error),
+        }),
+    );
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.options.sweepEveryMs);
-    this.timer.unref();
+    this.sweeper.start(this.options.sweepEveryMs);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.sweeping;
+  stop(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   /** A store's status: each epoch it reports acknowledged beyond what this hub holds is asked for again. */
@@ -66,23 +70,15 @@ export class HubResync {
 
   /** Re-asks unanswered resends of online stores. */
   sweep(): Promise<void> {
-    this.sweeping ??= (async () => {
-      try {
-        const { store, clock, reaskAfterMs } = this.options;
-        for (const due of await store.dueResends(clock.now() - reaskAfterMs, SWEEP_LIMIT)) {
-          if (this.stopped) break;
-          await this.check(due.storeId, due.epoch, due.ackedThrough);
-        }
-      } catch (error) {
-        this.options.logger.warn('could not look for unanswered resends; trying again later', {
-          hubId: this.options.hubId,
-          error: errorMessage(error),
-        });
-      } finally {
-        this.sweeping = undefined;
-      }
-    })();
-    return this.sweeping;
+    return this.sweeper.run();
+  }
+
+  private async sweepOnce(): Promise<void> {
+    const { store, clock, reaskAfterMs } = this.options;
+    for (const due of await store.dueResends(clock.now() - reaskAfterMs, SWEEP_LIMIT)) {
+      if (this.sweeper.stopped) break;
+      await this.check(due.storeId, due.epoch, due.ackedThrough);
+    }
   }
 
   /** The store's answer: what it re-sent arrives as ordinary batches; what it no longer had is recorded as lost. */

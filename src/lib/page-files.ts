@@ -19,6 +19,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
+/** The Content-Type of a page's file, or undefined for a kind of file a page does not use. */
+export const pageContentType = (file: string): string | undefined =>
+  CONTENT_TYPES[path.extname(file).toLowerCase()];
+
 /** Sent with every file of the page. */
 export function pageHeaders(csp: string): Record<string, string> {
   return {
@@ -44,7 +48,7 @@ export function pageFile(dir: string, urlPath: string): string | null {
   const root = path.resolve(dir);
   const file = path.resolve(root, relative);
   if (!file.startsWith(root + path.sep)) return null;
-  if (!(path.extname(file).toLowerCase() in CONTENT_TYPES)) return null;
+  if (pageContentType(file) === undefined) return null;
   return file;
 }
 
@@ -85,7 +89,7 @@ export function pageFileHandler(options: PageFilesOptions) {
         ...headers,
         'Cache-Control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
       })
-      .type(CONTENT_TYPES[path.extname(file).toLowerCase()]!)
+      .type(pageContentType(file)!)
       .send(body);
   };
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { protocol } from 'electron';
 import { WINDOW_CSP_HEADER } from '../contracts/window-api.js';
+import { pageContentType, pageFile } from '../lib/page-files.js';
 
 /**
  * The window's files are served from the app's own scheme, `outpost://app/…`, not file://: a custom
@@ -23,34 +23,16 @@ export function isAppUrl(url: string): boolean {
   }
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.png': 'image/png',
-  '.svg': 'image/svg+xml',
-  '.woff2': 'font/woff2',
-};
-
 /**
  * The file an app URL names inside `rendererDir`, or null for anything else: another host, a path that
- * climbs out of the folder (`..`, encoded or not), or a type the window does not use.
+ * climbs out of the folder (`..`, encoded or not), or a type the window does not use. The same rules as
+ * the agent's and the hub's HTTP pages (src/lib/page-files.ts).
  */
 export function resolveAppFile(rendererDir: string, url: string): string | null {
   if (!isAppUrl(url)) return null;
-  let pathname: string;
-  try {
-    pathname = decodeURIComponent(new URL(url).pathname);
-  } catch {
-    return null;
-  }
-  if (pathname.includes('\0')) return null;
-  const relative = pathname === '/' || pathname === '' ? 'index.html' : pathname.replace(/^\/+/, '');
-  const root = path.resolve(rendererDir);
-  const file = path.resolve(root, relative);
-  if (!file.startsWith(root + path.sep)) return null;
-  if (!(path.extname(file).toLowerCase() in CONTENT_TYPES)) return null;
-  return file;
+  // A URL of a scheme Node does not know may have an empty path (`outpost://app`): the page itself.
+  const { pathname } = new URL(url);
+  return pageFile(rendererDir, pathname === '' ? '/' : pathname);
 }
 
 /** Must run before the app is ready: the scheme is standard (relative URLs, an origin) and secure. */
@@ -73,7 +55,7 @@ export function serveAppFiles(rendererDir: string): void {
       const body = await readFile(file);
       return new Response(body, {
         headers: {
-          'Content-Type': CONTENT_TYPES[path.extname(file).toLowerCase()]!,
+          'Content-Type': pageContentType(file)!,
           'Content-Security-Policy': WINDOW_CSP_HEADER,
           'X-Content-Type-Options': 'nosniff',
           'Cache-Control': 'no-store',

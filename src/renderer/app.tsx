@@ -6,6 +6,7 @@ import {
   type WindowMessage,
   type WindowSnapshot,
 } from '../contracts/window-api.js';
+import { LoadScreen } from '../ui/load-screen.js';
 import { AboutLine } from './components/about-line.js';
 import { ActivityChart } from './components/activity-chart.js';
 import { DeadLettersPanel } from './components/dead-letters-panel.js';
@@ -93,23 +94,8 @@ export function App({ api, locale }: { api: WindowApi; locale: string | undefine
     );
   }
 
-  if (!snapshot) {
-    return (
-      <main class="loading">
-        {loadFailed ? (
-          <div class="panel" role="alert">
-            <h1>{text.cannotLoad}</h1>
-            <p>{text.cannotLoadAction}</p>
-            <button type="button" class="primary" onClick={() => setAttempt((n) => n + 1)}>
-              {text.retryLoad}
-            </button>
-          </div>
-        ) : (
-          <p role="status">{text.loading}</p>
-        )}
-      </main>
-    );
-  }
+  if (!snapshot)
+    return <LoadScreen failed={loadFailed} words={text} onRetry={() => setAttempt((n) => n + 1)} />;
 
   const { status } = snapshot;
   return (

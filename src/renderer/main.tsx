@@ -1,4 +1,5 @@
 import 'uplot/dist/uPlot.min.css';
+import '../ui/base.css';
 import './styles.css';
 import { render } from 'preact';
 import { chooseWindowApi } from './api/choose-window-api.js';

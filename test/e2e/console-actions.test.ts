@@ -1,20 +1,11 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ACTION_HEADER, CONSOLE_ROUTES, type StoreDetail } from '../../src/contracts/console-api.js';
-import { launchChromium, openWatchedPage, type WatchedPage } from '../support/browser.js';
-import {
-  buildConsolePage,
-  ConsoleStoreSim,
-  signIn,
-  startConsoleHub,
-  type ConsoleHub,
-} from '../support/console-harness.js';
+import type { WatchedPage } from '../support/browser.js';
+import { consoleSuite, signIn, startConsoleHub, type ConsoleHub } from '../support/console-harness.js';
 import { sale } from '../support/pos-payloads.js';
 import { waitFor } from '../support/spawn-hub.js';
-import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * The operator's actions without code: resync a store from a seq, retry or discard its dead letters. In
@@ -24,18 +15,7 @@ import { makeTempDir } from '../support/temp-dir.js';
  * another origin, an action is refused and nothing is sent.
  */
 
-const artifacts = makeTempDir('console-actions-shots');
-let browser: Browser;
-let consoleDir: string;
-
-beforeAll(async () => {
-  consoleDir = await buildConsolePage(path.join(makeTempDir('console-build'), 'console'));
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const suite = consoleSuite('console-actions');
 
 const STORE = 'S-ACT';
 const today = () => new Date().toISOString().slice(0, 10);
@@ -73,12 +53,11 @@ async function postResync(
 
 describe("the operator's console actions", () => {
   it('refuses an action without the operator credential or from another origin, and sends nothing', async () => {
-    const hub = await startConsoleHub({ db: 'postgres', consoleDir });
-    let sim: ConsoleStoreSim | undefined;
+    const hub = await startConsoleHub({ db: 'postgres', consoleDir: suite.consoleDir });
     let evil: http.Server | undefined;
     let watched: WatchedPage | undefined;
     try {
-      sim = await ConsoleStoreSim.connect(hub.broker.url, STORE);
+      const sim = await hub.connectStore(STORE);
       sim.capture('sale', saleOf(1));
       await sim.deliver();
       await sim.publishStatus();
@@ -142,9 +121,7 @@ describe("the operator's console actions", () => {
       });
       await new Promise<void>((resolve) => evil!.listen(0, '127.0.0.1', resolve));
       const evilUrl = `http://127.0.0.1:${(evil.address() as AddressInfo).port}/`;
-      watched = await openWatchedPage(browser, `${hub.url}/`, {
-        artifactsDir: path.join(artifacts, 'refused'),
-      });
+      watched = await suite.open(`${hub.url}/`, 'refused');
       await signIn(watched.page, hub.token);
       const other = await watched.context.newPage();
       await other.goto(evilUrl);
@@ -170,17 +147,15 @@ describe("the operator's console actions", () => {
     } finally {
       await watched?.close();
       await new Promise((r) => (evil ? evil.close(r) : r(undefined)));
-      await sim?.close().catch(() => undefined);
       await hub.stop();
     }
   });
 
   it('retries, discards and resyncs from the console: each pending until the store answers, sent again when it comes back', async () => {
-    const hub = await startConsoleHub({ db: 'postgres', consoleDir });
-    let sim: ConsoleStoreSim | undefined;
+    const hub = await startConsoleHub({ db: 'postgres', consoleDir: suite.consoleDir });
     let watched: WatchedPage | undefined;
     try {
-      sim = await ConsoleStoreSim.connect(hub.broker.url, STORE);
+      const sim = await hub.connectStore(STORE);
       for (let n = 1; n <= 3; n++) sim.capture('sale', saleOf(n));
       // Withheld as too large for the broker: refused, and accepted once sent whole.
       const big = sim.capture('sale', saleOf(4), 'larger than any message the broker accepts');
@@ -197,9 +172,7 @@ describe("the operator's console actions", () => {
         (await detailOf(hub)).store.deadLetters === 2 ? true : undefined,
       );
 
-      watched = await openWatchedPage(browser, `${hub.url}/#/stores/${STORE}`, {
-        artifactsDir: path.join(artifacts, 'actions'),
-      });
+      watched = await suite.open(`${hub.url}/#/stores/${STORE}`, 'actions');
       const { page } = watched;
       await signIn(page, hub.token);
       const letter = (eventId: string) =>
@@ -219,7 +192,7 @@ describe("the operator's console actions", () => {
       const pendingRetry = page.locator('[data-testid=command][data-kind=retry-dead-letter]');
       expect(await pendingRetry.getAttribute('data-state')).toBe('pending');
       await watched.screenshot('console-command-pending');
-      await waitFor('the retry at the store', async () => (sim!.commands.length === 1 ? true : undefined));
+      await waitFor('the retry at the store', async () => (sim.commands.length === 1 ? true : undefined));
       expect(sim.commands[0]).toMatchObject({ kind: 'retry-dead-letter', eventId: big.eventId });
 
       // The store handles it: queued again under a new seq, sent whole, stored; its status says done.
@@ -268,11 +241,9 @@ describe("the operator's console actions", () => {
       expect(detail.epochs[0]).toMatchObject({ lastSeq: 7, contiguousThrough: 7, gaps: [] });
       await watched.screenshot('console-store');
 
-      expect(watched.errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
-      expect(watched.cspViolations).toEqual([]);
+      suite.expectCleanPage(watched);
     } finally {
       await watched?.close();
-      await sim?.close().catch(() => undefined);
       await hub.stop();
     }
   });

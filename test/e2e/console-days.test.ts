@@ -1,10 +1,7 @@
-import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openWatchedPage, type WatchedPage } from '../support/browser.js';
+import { describe, expect, it } from 'vitest';
+import type { WatchedPage } from '../support/browser.js';
 import {
-  buildConsolePage,
-  ConsoleStoreSim,
+  consoleSuite,
   markPage,
   signIn,
   startConsoleHub,
@@ -13,7 +10,6 @@ import {
 } from '../support/console-harness.js';
 import { tillClose, tillSale } from '../support/day-close-fixtures.js';
 import { waitFor } from '../support/spawn-hub.js';
-import { makeTempDir } from '../support/temp-dir.js';
 
 /**
  * The end-of-day board of the operator's console, on a real hub (SQLite, private Mosquitto) in Chromium:
@@ -23,33 +19,17 @@ import { makeTempDir } from '../support/temp-dir.js';
  * late close by itself.
  */
 
-const artifacts = makeTempDir('console-days-shots');
-let browser: Browser;
-let consoleDir: string;
-
-beforeAll(async () => {
-  consoleDir = await buildConsolePage(path.join(makeTempDir('console-build'), 'console'));
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const suite = consoleSuite('console-days');
 
 /** Yesterday (UTC): inside the week the console counts, and a day every till should have closed. */
 const DAY = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
 describe("the operator's console end-of-day board", () => {
   it('shows confirmed, mismatched and not-closed days per store, the missing sale by name, and a late close without a reload', async () => {
-    const hub: ConsoleHub = await startConsoleHub({ db: 'sqlite', consoleDir });
-    const sims: ConsoleStoreSim[] = [];
+    const hub: ConsoleHub = await startConsoleHub({ db: 'sqlite', consoleDir: suite.consoleDir });
     let watched: WatchedPage | undefined;
     try {
-      const store = async (storeId: string) => {
-        const sim = await ConsoleStoreSim.connect(hub.broker.url, storeId);
-        sims.push(sim);
-        return sim;
-      };
+      const store = (storeId: string) => hub.connectStore(storeId);
       // Every till's sales arrived and its Z-report agrees.
       const ok = await store('S-DAY-OK');
       for (const till of ['T1', 'T2']) {
@@ -63,7 +43,7 @@ describe("the operator's console end-of-day board", () => {
       // Sold, not closed yet.
       const open = await store('S-DAY-OPEN');
       open.capture('sale', tillSale('T1', 1, DAY));
-      for (const sim of sims) {
+      for (const sim of hub.sims) {
         await sim.deliver();
         await sim.publishStatus();
       }
@@ -76,7 +56,7 @@ describe("the operator's console end-of-day board", () => {
           : undefined;
       });
 
-      watched = await openWatchedPage(browser, `${hub.url}/`, { artifactsDir: path.join(artifacts, 'days') });
+      watched = await suite.open(`${hub.url}/`, 'days');
       const { page } = watched;
       await signIn(page, hub.token);
       // The stores list already says which stores have days to look at.
@@ -123,11 +103,9 @@ describe("the operator's console end-of-day board", () => {
       expect(words).toContain('sale EUR: till 3 for €18.27, head office 2 for €12.18');
       await watched.screenshot('console-store-day');
 
-      expect(watched.errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
-      expect(watched.cspViolations).toEqual([]);
+      suite.expectCleanPage(watched);
     } finally {
       await watched?.close();
-      await Promise.all(sims.map((s) => s.close().catch(() => undefined)));
       await hub.stop();
     }
   });

@@ -1,11 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTrustedKeyring, generateSigningKeyPair } from '../../src/promotions/index.js';
-import { launchChromium, openWatchedPage, type WatchedPage } from '../support/browser.js';
+import type { WatchedPage } from '../support/browser.js';
 import {
-  buildConsolePage,
+  consoleSuite,
   markPage,
   signIn,
   startConsoleHub,
@@ -23,18 +22,7 @@ import { makeTempDir } from '../support/temp-dir.js';
  * shows it pending, then applied by one store of two without a reload, and store by store who did what.
  */
 
-const artifacts = makeTempDir('console-promotions-shots');
-let browser: Browser;
-let consoleDir: string;
-
-beforeAll(async () => {
-  consoleDir = await buildConsolePage(path.join(makeTempDir('console-build'), 'console'));
-  browser = await launchChromium();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
+const suite = consoleSuite('console-promotions');
 
 describe("the operator's console promotion rollout", () => {
   it('follows a promotion from pending to applied store by store, live', async () => {
@@ -43,7 +31,7 @@ describe("the operator's console promotion rollout", () => {
     writeFileSync(keyFile, key.privateKeyPem, { mode: 0o600 });
     const hub: ConsoleHub = await startConsoleHub({
       db: 'sqlite',
-      consoleDir,
+      consoleDir: suite.consoleDir,
       extraEnv: { OUTPOST_PROMOTIONS__SIGNING_KEY_FILE: keyFile },
     });
     let sim: PromotionStoreSim | undefined;
@@ -62,9 +50,7 @@ describe("the operator's console promotion rollout", () => {
       });
       expect(push.status).toBe(201);
 
-      watched = await openWatchedPage(browser, `${hub.url}/#/promotions`, {
-        artifactsDir: path.join(artifacts, 'promotions'),
-      });
+      watched = await suite.open(`${hub.url}/#/promotions`, 'promotions');
       const { page } = watched;
       await signIn(page, hub.token);
       const row = page.getByTestId('promotion-row').filter({ hasText: 'Ten percent off coffee' });
@@ -88,8 +74,7 @@ describe("the operator's console promotion rollout", () => {
       expect(await store('S-PROMO-B').textContent()).toContain('never seen');
       await watched.screenshot('console-promotion');
 
-      expect(watched.errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
-      expect(watched.cspViolations).toEqual([]);
+      suite.expectCleanPage(watched);
     } finally {
       await watched?.close();
       await sim?.close().catch(() => undefined);

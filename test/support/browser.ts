@@ -16,15 +16,18 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 const run = promisify(execFile);
 
-/** Builds the window (`vite build`) into `outDir`, so a test never depends on a stale dist/. */
-export async function buildWindowPage(outDir: string): Promise<string> {
+/**
+ * Builds a page with one of the project's Vite configs (`vite build --config <configFile>`) into `outDir`,
+ * so a test never depends on a stale dist/.
+ */
+export async function buildVitePage(configFile: string, outDir: string): Promise<string> {
   await run(
     process.execPath,
     [
       path.join(REPO_ROOT, 'node_modules/vite/bin/vite.js'),
       'build',
       '--config',
-      path.join(REPO_ROOT, 'vite.config.ts'),
+      path.join(REPO_ROOT, configFile),
       '--outDir',
       outDir,
       '--emptyOutDir',
@@ -37,6 +40,9 @@ export async function buildWindowPage(outDir: string): Promise<string> {
     throw new Error(`vite build left no index.html in ${outDir}`);
   return outDir;
 }
+
+/** Builds the window (`vite build`) into `outDir`. */
+export const buildWindowPage = (outDir: string): Promise<string> => buildVitePage('vite.config.ts', outDir);
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM))

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect } from 'vitest';
 import {
   batchAckSchema,
   storeCommandSchema,
@@ -15,6 +12,7 @@ import {
   type StoreEventType,
   type StoreStatusMessage,
 } from '../../src/contracts/sync-messages.js';
+import { buildVitePage, launchChromium, openWatchedPage, type WatchedPage } from './browser.js';
 import { startMosquitto, type TestMosquitto } from './mosquitto.js';
 import { createTempPostgresDatabase, type TempPostgresDatabase } from './postgres.js';
 import { spawnHub, type HubProcess } from './spawn-hub.js';
@@ -27,30 +25,62 @@ import { makeTempDir } from './temp-dir.js';
  * protocol, and the few page steps every test takes.
  */
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const run = promisify(execFile);
 const topic = topics('outpost/v1');
 
 /** Builds the console (`vite build --config vite.console.config.ts`) into `outDir`: never a stale dist/. */
-export async function buildConsolePage(outDir: string): Promise<string> {
-  await run(
-    process.execPath,
-    [
-      path.join(REPO_ROOT, 'node_modules/vite/bin/vite.js'),
-      'build',
-      '--config',
-      path.join(REPO_ROOT, 'vite.console.config.ts'),
-      '--outDir',
-      outDir,
-      '--emptyOutDir',
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: REPO_ROOT, timeout: 120_000 },
-  );
-  if (!existsSync(path.join(outDir, 'index.html')))
-    throw new Error(`vite build left no index.html in ${outDir}`);
-  return outDir;
+export const buildConsolePage = (outDir: string): Promise<string> =>
+  buildVitePage('vite.console.config.ts', outDir);
+
+export interface ConsoleSuite {
+  /** Chromium, launched before the file's first test. */
+  readonly browser: Browser;
+  /** The console, built before the file's first test. */
+  readonly consoleDir: string;
+  /** Opens `url` in a new watched page, its screenshots in a folder `shots` of the file's own. */
+  open(url: string, shots: string): Promise<WatchedPage>;
+  /** The page met no script error but the sign-in's 401s, and no Content-Security-Policy violation. */
+  expectCleanPage(watched: WatchedPage): void;
+}
+
+/**
+ * What every console test file sets up once: the console built fresh and Chromium, before its tests
+ * (vitest hooks, registered by this call), closed after them; screenshots in a temp dir named `name`.
+ */
+export function consoleSuite(name: string): ConsoleSuite {
+  const artifacts = makeTempDir(`${name}-shots`);
+  let browser: Browser | undefined;
+  let consoleDir: string | undefined;
+
+  beforeAll(async () => {
+    consoleDir = await buildConsolePage(path.join(makeTempDir('console-build'), 'console'));
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`${what} is ready only inside a test`);
+    return value;
+  };
+  return {
+    get browser() {
+      return ready(browser, 'the browser');
+    },
+    get consoleDir() {
+      return ready(consoleDir, 'the console build');
+    },
+    open(url, shots) {
+      return openWatchedPage(ready(browser, 'the browser'), url, {
+        artifactsDir: path.join(artifacts, shots),
+      });
+    },
+    expectCleanPage(watched) {
+      expect(watched.errors.filter((e) => !e.includes('status of 401'))).toEqual([]);
+      expect(watched.cspViolations).toEqual([]);
+    },
+  };
 }
 
 export interface ConsoleHub {
@@ -59,6 +89,11 @@ export interface ConsoleHub {
   /** The hub's base URL, where the console is served. */
   url: string;
   token: string;
+  /** A simulated store on the hub's broker, closed by `stop()`. */
+  connectStore(storeId: string): Promise<ConsoleStoreSim>;
+  /** The simulated stores connected so far, in order. */
+  readonly sims: readonly ConsoleStoreSim[];
+  /** Closes the simulated stores, then stops the hub, the broker and the database. */
   stop(): Promise<void>;
 }
 
@@ -81,12 +116,20 @@ export async function startConsoleHub(options: {
     shareGroup: 'console-hubs',
     extraEnv: { OUTPOST_CONSOLE__FILES_DIR: options.consoleDir, ...options.extraEnv },
   });
+  const sims: ConsoleStoreSim[] = [];
   return {
     broker,
     hub,
     url: hub.url,
     token: hub.token,
+    sims,
+    async connectStore(storeId) {
+      const sim = await ConsoleStoreSim.connect(broker.url, storeId);
+      sims.push(sim);
+      return sim;
+    },
     async stop() {
+      await Promise.all(sims.map((s) => s.close().catch(() => undefined)));
       await hub.kill('SIGTERM');
       await broker.stop();
       await database?.drop();

@@ -76,6 +76,13 @@ const REFUSAL_BY_STATUS: Record<number, Refusal> = {
   409: 'conflict',
 };
 
+/** A success whose body does not match the contract (a hub of another version): said as unavailable. */
+const NOT_UNDERSTOOD = {
+  ok: false,
+  refusal: 'unavailable',
+  message: 'the hub gave an answer this console does not understand',
+} as const;
+
 /** What a token in an `Authorization: Bearer` header may hold (RFC 6750 b64token, any visible character). */
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
@@ -141,13 +148,7 @@ export function createConsoleClient(options: ConsoleClientOptions) {
     if ('failed' in sent) return { ok: false, refusal: 'unreachable', message: sent.failed };
     if (!sent.response.ok) return { ok: false, ...refusalOf(sent.response, sent.payload) };
     const answer = actionAnswerSchema.safeParse(sent.payload);
-    return answer.success
-      ? { ok: true, command: answer.data.command }
-      : {
-          ok: false,
-          refusal: 'unavailable',
-          message: 'the hub gave an answer this console does not understand',
-        };
+    return answer.success ? { ok: true, command: answer.data.command } : NOT_UNDERSTOOD;
   };
 
   return {
@@ -171,13 +172,7 @@ export function createConsoleClient(options: ConsoleClientOptions) {
         };
       if (!sent.response.ok) return { ok: false, ...refusalOf(sent.response, sent.payload) };
       const answer = sessionAnswerSchema.safeParse(sent.payload);
-      return answer.success
-        ? { ok: true, expiresAt: answer.data.expiresAt }
-        : {
-            ok: false,
-            refusal: 'unavailable',
-            message: 'the hub gave an answer this console does not understand',
-          };
+      return answer.success ? { ok: true, expiresAt: answer.data.expiresAt } : NOT_UNDERSTOOD;
     },
 
     async signOut(): Promise<void> {

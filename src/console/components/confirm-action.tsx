@@ -1,6 +1,8 @@
 import { useState } from 'preact/hooks';
 import type { CommandView } from '../../contracts/console-api.js';
-import { ModalDialog } from '../../ui/modal-dialog.js';
+import { ConfirmForm } from '../../ui/confirm-form.js';
+import { NoteField } from '../../ui/form-fields.js';
+import { useSubmission } from '../../ui/use-submission.js';
 import type { ActionOutcome } from '../api/console-client.js';
 import { text } from '../text.js';
 
@@ -23,66 +25,40 @@ export interface ConfirmActionProps {
  */
 export function ConfirmAction(props: ConfirmActionProps) {
   const [note, setNote] = useState('');
-  const [working, setWorking] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
+  const { working, refusal, submit } = useSubmission();
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setWorking(true);
-    setRefusal(null);
-    const outcome = await props.perform(note.trim());
-    setWorking(false);
-    if (outcome.ok) props.onDone(outcome.command);
-    else {
-      const words = text.confirm.refusal[outcome.refusal];
-      // The hub's own words say what exactly was refused (a field, a state, a header).
-      setRefusal(
-        outcome.refusal === 'invalid' || outcome.refusal === 'conflict' || outcome.refusal === 'forbidden'
-          ? `${words} ${outcome.message}`
-          : words,
-      );
+  const settle = (outcome: ActionOutcome): string | null => {
+    if (outcome.ok) {
+      props.onDone(outcome.command);
+      return null;
     }
+    const words = text.confirm.refusal[outcome.refusal];
+    // The hub's own words say what exactly was refused (a field, a state, a header).
+    return outcome.refusal === 'invalid' || outcome.refusal === 'conflict' || outcome.refusal === 'forbidden'
+      ? `${words} ${outcome.message}`
+      : words;
   };
 
   return (
-    <ModalDialog
-      class="confirm"
-      labelledBy="confirm-title"
-      describedBy="confirm-body"
-      busy={working}
+    <ConfirmForm
+      title={props.title}
+      body={props.body}
+      working={working}
+      refusal={refusal}
+      cancelLabel={text.confirm.cancel}
+      confirmLabel={working ? text.confirm.working : props.confirmLabel}
+      danger={props.danger ?? false}
+      onSubmit={submit(() => props.perform(note.trim()), settle)}
       onCancel={props.onCancel}
     >
-      <form onSubmit={submit}>
-        <h2 id="confirm-title">{props.title}</h2>
-        <p id="confirm-body">{props.body}</p>
-        {props.note !== 'none' && (
-          <label class="field">
-            <span>{props.note === 'required' ? text.confirm.note : text.confirm.noteOptional}</span>
-            <textarea
-              name="note"
-              required={props.note === 'required'}
-              minLength={props.note === 'required' ? 3 : 0}
-              maxLength={500}
-              rows={3}
-              value={note}
-              onInput={(event) => setNote(event.currentTarget.value)}
-            />
-          </label>
-        )}
-        {refusal && (
-          <p class="refusal" role="alert">
-            {refusal}
-          </p>
-        )}
-        <div class="buttons">
-          <button type="button" onClick={props.onCancel} disabled={working}>
-            {text.confirm.cancel}
-          </button>
-          <button type="submit" class={props.danger ? 'danger' : 'primary'} disabled={working}>
-            {working ? text.confirm.working : props.confirmLabel}
-          </button>
-        </div>
-      </form>
-    </ModalDialog>
+      {props.note !== 'none' && (
+        <NoteField
+          label={props.note === 'required' ? text.confirm.note : text.confirm.noteOptional}
+          required={props.note === 'required'}
+          value={note}
+          onInput={setNote}
+        />
+      )}
+    </ConfirmForm>
   );
 }

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { ChainDay, ConsoleSnapshot, StoreDay } from '../../contracts/console-api.js';
 import type { ConsoleClient } from '../api/console-client.js';
@@ -5,6 +6,8 @@ import type { Formatter } from '../format.js';
 import { recentDays, routeHref } from '../route.js';
 import { text } from '../text.js';
 import { useHubRead } from '../use-hub-read.js';
+import { DataTable, numeric } from './data-table.js';
+import { ReadFailed, ReadPending } from './read-state.js';
 
 interface DaysProps {
   client: ConsoleClient;
@@ -66,45 +69,27 @@ function RecentDays({ client, snapshot, version, format, onSignedOut }: DaysProp
   return (
     <section class="panel">
       <h2>{text.daysBoard.recent}</h2>
-      {board.error && <p role="alert">{text.readFailed(board.error)}</p>}
+      <ReadFailed error={board.error} />
       {board.data && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{c.day}</th>
-                <th scope="col" class="num">
-                  {c.confirmed}
-                </th>
-                <th scope="col" class="num">
-                  {c.mismatch}
-                </th>
-                <th scope="col" class="num">
-                  {c.notClosed}
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {board.data.map((d) => (
-                <tr
-                  key={d.businessDay}
-                  data-testid="day-row"
-                  data-day={d.businessDay}
-                  class={d.counts.mismatch > 0 ? 'level-warning' : ''}
-                >
-                  <th scope="row">
-                    <a href={routeHref({ page: 'days', day: d.businessDay, storeId: null })}>
-                      {d.businessDay}
-                    </a>
-                  </th>
-                  <td class="num">{format.count(d.counts.confirmed)}</td>
-                  <td class="num">{format.count(d.counts.mismatch)}</td>
-                  <td class="num">{format.count(d.counts.notClosed)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          columns={[c.day, numeric(c.confirmed), numeric(c.mismatch), numeric(c.notClosed)]}
+          rows={board.data}
+          row={(d) => (
+            <tr
+              key={d.businessDay}
+              data-testid="day-row"
+              data-day={d.businessDay}
+              class={d.counts.mismatch > 0 ? 'level-warning' : ''}
+            >
+              <th scope="row">
+                <a href={routeHref({ page: 'days', day: d.businessDay, storeId: null })}>{d.businessDay}</a>
+              </th>
+              <td class="num">{format.count(d.counts.confirmed)}</td>
+              <td class="num">{format.count(d.counts.mismatch)}</td>
+              <td class="num">{format.count(d.counts.notClosed)}</td>
+            </tr>
+          )}
+        />
       )}
     </section>
   );
@@ -114,68 +99,65 @@ function storeLink(day: string, storeId: string) {
   return <a href={routeHref({ page: 'days', day, storeId })}>{storeId}</a>;
 }
 
+/** One verdict's stores on a day, `items` one per store. */
+function DayColumn(props: {
+  testId: string;
+  tone?: string;
+  heading: string;
+  count: number;
+  items: ComponentChildren[];
+}) {
+  return (
+    <div data-testid={props.testId}>
+      <h3 class={props.tone}>
+        {props.heading} ({props.count})
+      </h3>
+      {props.items.length === 0 ? <p class="muted">{text.daysBoard.noStores}</p> : <ul>{props.items}</ul>}
+    </div>
+  );
+}
+
 function ChainDayView({ client, day, version, onSignedOut }: DaysProps & { day: string }) {
   const chain = useHubRead<ChainDay>(() => client.chainDay(day), [day, version], onSignedOut);
   const t = text.daysBoard;
-  if (!chain.data)
-    return chain.error ? (
-      <p role="alert">{text.readFailed(chain.error)}</p>
-    ) : (
-      <p role="status">{text.loading}</p>
-    );
+  if (!chain.data) return <ReadPending error={chain.error} />;
   const d = chain.data;
   return (
     <section class="panel" aria-labelledby="chain-day">
       <h2 id="chain-day">{t.dayHeading(day)}</h2>
       <div class="day-columns">
-        <div data-testid="day-mismatch">
-          <h3 class="tone-warning">
-            {t.mismatchStores} ({d.counts.mismatch})
-          </h3>
-          {d.mismatch.length === 0 ? (
-            <p class="muted">{t.noStores}</p>
-          ) : (
-            <ul>
-              {d.mismatch.map((m) => (
-                <li key={m.storeId}>
-                  {storeLink(day, m.storeId)}: {t.tillsMismatched(m.mismatched.join(', '))}
-                  {m.notClosed.length > 0 && `; ${t.tillsNotClosed(m.notClosed.join(', '))}`}
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
-        <div data-testid="day-not-closed">
-          <h3>
-            {t.notClosedStores} ({d.counts.notClosed})
-          </h3>
-          {d.notClosed.length === 0 ? (
-            <p class="muted">{t.noStores}</p>
-          ) : (
-            <ul>
-              {d.notClosed.map((n) => (
-                <li key={n.storeId}>
-                  {storeLink(day, n.storeId)}
-                  {n.notClosed.length > 0 && `: ${t.tillsNotClosed(n.notClosed.join(', '))}`}
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
-        <div data-testid="day-confirmed">
-          <h3 class="tone-ok">
-            {t.confirmedStores} ({d.counts.confirmed})
-          </h3>
-          {d.confirmed.length === 0 ? (
-            <p class="muted">{t.noStores}</p>
-          ) : (
-            <ul>
-              {d.confirmed.map((storeId) => (
-                <li key={storeId}>{storeLink(day, storeId)}</li>
-              ))}
-            </ul>
-          )}
-        </div>
+        <DayColumn
+          testId="day-mismatch"
+          tone="tone-warning"
+          heading={t.mismatchStores}
+          count={d.counts.mismatch}
+          items={d.mismatch.map((m) => (
+            <li key={m.storeId}>
+              {storeLink(day, m.storeId)}: {t.tillsMismatched(m.mismatched.join(', '))}
+              {m.notClosed.length > 0 && `; ${t.tillsNotClosed(m.notClosed.join(', '))}`}
+            </li>
+          ))}
+        />
+        <DayColumn
+          testId="day-not-closed"
+          heading={t.notClosedStores}
+          count={d.counts.notClosed}
+          items={d.notClosed.map((n) => (
+            <li key={n.storeId}>
+              {storeLink(day, n.storeId)}
+              {n.notClosed.length > 0 && `: ${t.tillsNotClosed(n.notClosed.join(', '))}`}
+            </li>
+          ))}
+        />
+        <DayColumn
+          testId="day-confirmed"
+          tone="tone-ok"
+          heading={t.confirmedStores}
+          count={d.counts.confirmed}
+          items={d.confirmed.map((storeId) => (
+            <li key={storeId}>{storeLink(day, storeId)}</li>
+          ))}
+        />
       </div>
     </section>
   );
@@ -197,15 +179,22 @@ function StoreDayView({
   );
   const t = text.daysBoard;
   const c = t.tillColumns;
-  if (!store.data)
-    return store.error ? (
-      <p role="alert">{text.readFailed(store.error)}</p>
-    ) : (
-      <p role="status">{text.loading}</p>
-    );
+  if (!store.data) return <ReadPending error={store.error} />;
   const s = store.data;
   const counted = (x: { count: number; amount: number } | null, currency: string) =>
     x ? t.counted(format.count(x.count), format.money(x.amount, currency)) : t.noClose;
+  /** A line per type and currency: the till's Z-report beside what head office holds. */
+  const totals = (rows: StoreDay['tills'][number]['totals']) =>
+    rows.map((row) => (
+      <li key={`${row.type}/${row.currency}`}>
+        {t.totalsRow(
+          row.type,
+          row.currency,
+          counted(row.till, row.currency),
+          counted(row.headOffice, row.currency),
+        )}
+      </li>
+    ));
   return (
     <section class="panel" aria-labelledby="store-day">
       <p>
@@ -216,66 +205,33 @@ function StoreDayView({
         <span class={`badge badge--${s.state}`}>{t.tillState[s.state]}</span>
       </h2>
       {s.unsent.count !== null && s.unsent.count > 0 && <p class="notice">{t.unsent(s.unsent.count)}</p>}
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{c.till}</th>
-              <th scope="col">{c.state}</th>
-              <th scope="col">{c.closed}</th>
-              <th scope="col">{c.differences}</th>
-              <th scope="col">{c.totals}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {s.tills.map((till) => (
-              <tr key={till.terminalId} data-testid="till-day" data-state={till.state}>
-                <th scope="row">{till.terminalId}</th>
-                <td>
-                  <span class={`badge badge--${till.state}`}>{t.tillState[till.state]}</span>
-                </td>
-                <td>{till.closedAt ? format.clock(till.closedAt, snapshot.now) : '—'}</td>
-                <td>
-                  {till.differences && (
-                    <ul class="plain">
-                      {till.differences.missing.length > 0 && (
-                        <li>{t.missing(till.differences.missing.join(', '))}</li>
-                      )}
-                      {till.differences.extra.length > 0 && (
-                        <li>{t.extra(till.differences.extra.join(', '))}</li>
-                      )}
-                      {till.differences.totals.map((row) => (
-                        <li key={`${row.type}/${row.currency}`}>
-                          {t.totalsRow(
-                            row.type,
-                            row.currency,
-                            counted(row.till, row.currency),
-                            counted(row.headOffice, row.currency),
-                          )}
-                        </li>
-                      ))}
-                    </ul>
+      <DataTable
+        columns={[c.till, c.state, c.closed, c.differences, c.totals]}
+        rows={s.tills}
+        row={(till) => (
+          <tr key={till.terminalId} data-testid="till-day" data-state={till.state}>
+            <th scope="row">{till.terminalId}</th>
+            <td>
+              <span class={`badge badge--${till.state}`}>{t.tillState[till.state]}</span>
+            </td>
+            <td>{till.closedAt ? format.clock(till.closedAt, snapshot.now) : '—'}</td>
+            <td>
+              {till.differences && (
+                <ul class="plain">
+                  {till.differences.missing.length > 0 && (
+                    <li>{t.missing(till.differences.missing.join(', '))}</li>
                   )}
-                </td>
-                <td>
-                  <ul class="plain">
-                    {till.totals.map((row) => (
-                      <li key={`${row.type}/${row.currency}`}>
-                        {t.totalsRow(
-                          row.type,
-                          row.currency,
-                          counted(row.till, row.currency),
-                          counted(row.headOffice, row.currency),
-                        )}
-                      </li>
-                    ))}
-                  </ul>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+                  {till.differences.extra.length > 0 && <li>{t.extra(till.differences.extra.join(', '))}</li>}
+                  {totals(till.differences.totals)}
+                </ul>
+              )}
+            </td>
+            <td>
+              <ul class="plain">{totals(till.totals)}</ul>
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

@@ -4,6 +4,8 @@ import type { Formatter } from '../format.js';
 import { routeHref } from '../route.js';
 import { text } from '../text.js';
 import { useHubRead } from '../use-hub-read.js';
+import { DataTable, numeric } from './data-table.js';
+import { ReadPending } from './read-state.js';
 
 interface PromotionsProps {
   client: ConsoleClient;
@@ -31,48 +33,30 @@ export function PromotionsPage(props: PromotionsProps) {
 function PromotionList({ client, version, format, onSignedOut }: PromotionsProps) {
   const list = useHubRead(() => client.promotions(), [version], onSignedOut);
   const c = text.promotions.columns;
-  if (!list.data)
-    return list.error ? (
-      <p role="alert">{text.readFailed(list.error)}</p>
-    ) : (
-      <p role="status">{text.loading}</p>
-    );
+  if (!list.data) return <ReadPending error={list.error} />;
   if (list.data.promotions.length === 0) return <p>{text.promotions.none}</p>;
   return (
     <section class="panel">
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{c.promotion}</th>
-              <th scope="col" class="num">
-                {c.version}
-              </th>
-              <th scope="col">{c.state}</th>
-              <th scope="col">{c.target}</th>
-              <th scope="col">{c.rollout}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.promotions.map((p) => (
-              <tr key={p.promotionId} data-testid="promotion-row">
-                <th scope="row">
-                  <a href={routeHref({ page: 'promotions', promotionId: p.promotionId })}>{p.name}</a>
-                  <div class="muted">
-                    <code>{p.promotionId}</code>
-                  </div>
-                </th>
-                <td class="num">{p.latest.version}</td>
-                <td>{p.latest.state}</td>
-                <td>{text.promotions.target(p.latest.target)}</td>
-                <td>
-                  <RolloutBar summary={p.rollout} format={format} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={[c.promotion, numeric(c.version), c.state, c.target, c.rollout]}
+        rows={list.data.promotions}
+        row={(p) => (
+          <tr key={p.promotionId} data-testid="promotion-row">
+            <th scope="row">
+              <a href={routeHref({ page: 'promotions', promotionId: p.promotionId })}>{p.name}</a>
+              <div class="muted">
+                <code>{p.promotionId}</code>
+              </div>
+            </th>
+            <td class="num">{p.latest.version}</td>
+            <td>{p.latest.state}</td>
+            <td>{text.promotions.target(p.latest.target)}</td>
+            <td>
+              <RolloutBar summary={p.rollout} format={format} />
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
@@ -108,12 +92,7 @@ function PromotionDetail({
 }: PromotionsProps & { promotionId: string }) {
   const detail = useHubRead(() => client.promotion(promotionId), [promotionId, version], onSignedOut);
   const t = text.promotions;
-  if (!detail.data)
-    return detail.error ? (
-      <p role="alert">{text.readFailed(detail.error)}</p>
-    ) : (
-      <p role="status">{text.loading}</p>
-    );
+  if (!detail.data) return <ReadPending error={detail.error} />;
   return (
     <>
       <p>
@@ -131,39 +110,28 @@ function PromotionDetail({
           <p>
             <RolloutBar summary={v.rollout.summary} format={format} />
           </p>
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t.storeColumns.store}</th>
-                  <th scope="col">{t.storeColumns.status}</th>
-                  <th scope="col">{t.storeColumns.detail}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {v.rollout.stores.map((s) => (
-                  <tr key={s.storeId} data-testid="rollout-store" data-status={s.status}>
-                    <th scope="row">
-                      <a href={routeHref({ page: 'store', storeId: s.storeId, tab: 'overview' })}>
-                        {s.storeId}
-                      </a>
-                      {!s.targeted && <span class="muted"> {t.notTargeted}</span>}
-                    </th>
-                    <td>
-                      <span class={`badge badge--${s.status}`}>{t.status[s.status]}</span>
-                    </td>
-                    <td>
-                      {s.status === 'pending'
-                        ? t.pendingSince(s.online, s.since ? format.clock(s.since, snapshot.now) : null)
-                        : [s.at ? format.clock(s.at, snapshot.now) : '', s.message ?? s.reason ?? '']
-                            .filter(Boolean)
-                            .join(': ')}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            columns={[t.storeColumns.store, t.storeColumns.status, t.storeColumns.detail]}
+            rows={v.rollout.stores}
+            row={(s) => (
+              <tr key={s.storeId} data-testid="rollout-store" data-status={s.status}>
+                <th scope="row">
+                  <a href={routeHref({ page: 'store', storeId: s.storeId, tab: 'overview' })}>{s.storeId}</a>
+                  {!s.targeted && <span class="muted"> {t.notTargeted}</span>}
+                </th>
+                <td>
+                  <span class={`badge badge--${s.status}`}>{t.status[s.status]}</span>
+                </td>
+                <td>
+                  {s.status === 'pending'
+                    ? t.pendingSince(s.online, s.since ? format.clock(s.since, snapshot.now) : null)
+                    : [s.at ? format.clock(s.at, snapshot.now) : '', s.message ?? s.reason ?? '']
+                        .filter(Boolean)
+                        .join(': ')}
+                </td>
+              </tr>
+            )}
+          />
         </section>
       ))}
     </>

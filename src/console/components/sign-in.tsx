@@ -1,5 +1,7 @@
 import { useState } from 'preact/hooks';
-import type { ConsoleClient } from '../api/console-client.js';
+import { Refusal, SecretField } from '../../ui/form-fields.js';
+import { useSubmission } from '../../ui/use-submission.js';
+import type { ConsoleClient, SignInOutcome } from '../api/console-client.js';
 import { text } from '../text.js';
 
 /**
@@ -8,42 +10,23 @@ import { text } from '../text.js';
  */
 export function SignIn(props: { client: ConsoleClient; sessionEnded: boolean; onSignedIn: () => void }) {
   const [token, setToken] = useState('');
-  const [working, setWorking] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
+  const { working, refusal, submit } = useSubmission();
 
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    setWorking(true);
-    setRefusal(null);
-    const outcome = await props.client.signIn(token);
+  const settle = (outcome: SignInOutcome): string | null => {
     setToken('');
-    setWorking(false);
-    if (outcome.ok) props.onSignedIn();
-    else setRefusal(text.signIn.refusal[outcome.refusal] ?? outcome.message);
+    if (!outcome.ok) return text.signIn.refusal[outcome.refusal] ?? outcome.message;
+    props.onSignedIn();
+    return null;
   };
 
   return (
     <main class="sign-in">
-      <form class="panel" onSubmit={submit}>
+      <form class="panel" onSubmit={submit(() => props.client.signIn(token), settle)}>
         <h1>{text.signIn.heading}</h1>
         {props.sessionEnded && <p class="notice">{text.signIn.signedOut}</p>}
         <p>{text.signIn.body}</p>
-        <label class="field">
-          <span>{text.signIn.label}</span>
-          <input
-            name="token"
-            type="password"
-            autoComplete="off"
-            required
-            value={token}
-            onInput={(event) => setToken(event.currentTarget.value)}
-          />
-        </label>
-        {refusal && (
-          <p class="refusal" role="alert">
-            {refusal}
-          </p>
-        )}
+        <SecretField name="token" label={text.signIn.label} value={token} onInput={setToken} />
+        <Refusal words={refusal} />
         <button type="submit" class="primary" disabled={working}>
           {working ? text.signIn.working : text.signIn.submit}
         </button>

@@ -14,6 +14,8 @@ import { text } from '../text.js';
 import { useHubRead } from '../use-hub-read.js';
 import { AttentionBadge } from './attention-badge.js';
 import { ConfirmAction } from './confirm-action.js';
+import { DataTable, numeric } from './data-table.js';
+import { ReadFailed, ReadPending } from './read-state.js';
 
 interface PageProps {
   client: ConsoleClient;
@@ -64,13 +66,7 @@ function StoreOverview({ client, storeId, snapshot, format, onSignedOut }: PageP
   // Read again whenever the store's row in the live picture changes, and after an action.
   const detail = useHubRead(() => client.store(storeId), [storeId, JSON.stringify(row), acted], onSignedOut);
 
-  if (!detail.data) {
-    return detail.error ? (
-      <p role="alert">{text.readFailed(detail.error)}</p>
-    ) : (
-      <p role="status">{text.loading}</p>
-    );
-  }
+  if (!detail.data) return <ReadPending error={detail.error} />;
   const { store, epochs, deadLetters, commands } = detail.data;
   const done = (command: CommandView) => {
     setPending(null);
@@ -79,7 +75,7 @@ function StoreOverview({ client, storeId, snapshot, format, onSignedOut }: PageP
   };
   return (
     <>
-      {detail.error && <p role="alert">{text.readFailed(detail.error)}</p>}
+      <ReadFailed error={detail.error} />
       <section class="panel facts" aria-label={text.store.heading(storeId)}>
         <p class={store.online ? 'online' : 'offline'} data-testid="store-connection">
           <span class="dot" aria-hidden="true" /> {connectionWords(store, snapshot.now, format)}
@@ -179,47 +175,28 @@ function EpochsTable({ epochs, format, now }: { epochs: EpochView[]; format: For
   return (
     <section class="panel">
       <h2>{text.store.epochs}</h2>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{c.epoch}</th>
-              <th scope="col" class="num">
-                {c.seqs}
-              </th>
-              <th scope="col" class="num">
-                {c.contiguous}
-              </th>
-              <th scope="col">{c.gaps}</th>
-              <th scope="col">{c.lost}</th>
-              <th scope="col">{c.counts}</th>
-              <th scope="col">{c.closed}</th>
-            </tr>
-          </thead>
-          <tbody>
-            {epochs.map((e) => (
-              <tr key={e.epoch}>
-                <th scope="row">
-                  <code>{e.epoch}</code>{' '}
-                  {e.current && <span class="badge badge--info">{text.store.current}</span>}
-                </th>
-                <td class="num">{format.count(e.lastSeq)}</td>
-                <td class="num">{format.count(e.contiguousThrough)}</td>
-                <td>{ranges(e.gaps)}</td>
-                <td>{ranges(e.unrecoverable)}</td>
-                <td>
-                  {[e.stored, e.rejected, e.duplicates, e.moved].map((n) => format.count(n)).join(' / ')}
-                </td>
-                <td>
-                  {e.closed
-                    ? `${format.clock(e.closed.at, now)}, ${text.store.closedTowards(e.closed.nextEpoch, format.count(e.closed.lastSeq))}${e.complete ? `; ${text.store.complete}` : ''}`
-                    : text.store.notClosed}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        columns={[c.epoch, numeric(c.seqs), numeric(c.contiguous), c.gaps, c.lost, c.counts, c.closed]}
+        rows={epochs}
+        row={(e) => (
+          <tr key={e.epoch}>
+            <th scope="row">
+              <code>{e.epoch}</code>{' '}
+              {e.current && <span class="badge badge--info">{text.store.current}</span>}
+            </th>
+            <td class="num">{format.count(e.lastSeq)}</td>
+            <td class="num">{format.count(e.contiguousThrough)}</td>
+            <td>{ranges(e.gaps)}</td>
+            <td>{ranges(e.unrecoverable)}</td>
+            <td>{[e.stored, e.rejected, e.duplicates, e.moved].map((n) => format.count(n)).join(' / ')}</td>
+            <td>
+              {e.closed
+                ? `${format.clock(e.closed.at, now)}, ${text.store.closedTowards(e.closed.nextEpoch, format.count(e.closed.lastSeq))}${e.complete ? `; ${text.store.complete}` : ''}`
+                : text.store.notClosed}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
@@ -234,66 +211,48 @@ function DeadLetters(props: {
   return (
     <section class="panel" aria-labelledby="dead-letters">
       <h2 id="dead-letters">{text.store.deadLetters}</h2>
-      {props.letters.length === 0 ? (
-        <p>{text.store.deadLettersNone}</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{c.event}</th>
-                <th scope="col">{c.reason}</th>
-                <th scope="col">{c.received}</th>
-                <th scope="col">{c.state}</th>
-                <th scope="col">{c.actions}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {props.letters.map((l) => (
-                <tr
-                  key={`${l.epoch}/${l.seq}`}
-                  data-testid="dead-letter"
-                  data-event-id={l.eventId}
-                  data-state={l.state}
-                >
-                  <th scope="row">
-                    {l.transactionId ?? l.type ?? l.eventId}
-                    <div class="muted">
-                      {l.terminalId ? `${l.terminalId} · ` : ''}seq {l.seq} · <code>{l.eventId}</code>
-                    </div>
-                  </th>
-                  <td>{l.reason ?? ''}</td>
-                  <td>{props.format.clock(l.receivedAt, props.now)}</td>
-                  <td>
-                    {text.store.deadLetterState[l.state]}
-                    {l.storedAt &&
-                      ` (${text.store.storedAt(l.storedAt.epoch, props.format.count(l.storedAt.seq))})`}
-                    {l.command?.state === 'refused' && l.command.answer && (
-                      <div class="muted">{l.command.answer}</div>
-                    )}
-                  </td>
-                  <td class="actions">
-                    {l.state === 'open' && (
-                      <>
-                        <button type="button" onClick={() => props.onAction('retry', l)}>
-                          {text.store.retry}
-                        </button>{' '}
-                        <button
-                          type="button"
-                          class="danger-outline"
-                          onClick={() => props.onAction('discard', l)}
-                        >
-                          {text.store.discard}
-                        </button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={[c.event, c.reason, c.received, c.state, c.actions]}
+        rows={props.letters}
+        empty={text.store.deadLettersNone}
+        row={(l) => (
+          <tr
+            key={`${l.epoch}/${l.seq}`}
+            data-testid="dead-letter"
+            data-event-id={l.eventId}
+            data-state={l.state}
+          >
+            <th scope="row">
+              {l.transactionId ?? l.type ?? l.eventId}
+              <div class="muted">
+                {l.terminalId ? `${l.terminalId} · ` : ''}seq {l.seq} · <code>{l.eventId}</code>
+              </div>
+            </th>
+            <td>{l.reason ?? ''}</td>
+            <td>{props.format.clock(l.receivedAt, props.now)}</td>
+            <td>
+              {text.store.deadLetterState[l.state]}
+              {l.storedAt &&
+                ` (${text.store.storedAt(l.storedAt.epoch, props.format.count(l.storedAt.seq))})`}
+              {l.command?.state === 'refused' && l.command.answer && (
+                <div class="muted">{l.command.answer}</div>
+              )}
+            </td>
+            <td class="actions">
+              {l.state === 'open' && (
+                <>
+                  <button type="button" onClick={() => props.onAction('retry', l)}>
+                    {text.store.retry}
+                  </button>{' '}
+                  <button type="button" class="danger-outline" onClick={() => props.onAction('discard', l)}>
+                    {text.store.discard}
+                  </button>
+                </>
+              )}
+            </td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
@@ -303,51 +262,45 @@ function Commands({ commands, format, now }: { commands: CommandView[]; format: 
   return (
     <section class="panel" aria-labelledby="commands">
       <h2 id="commands">{text.store.commands}</h2>
-      {commands.length === 0 ? (
-        <p>{text.store.commandsNone}</p>
-      ) : (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{c.requested}</th>
-                <th scope="col">{c.command}</th>
-                <th scope="col">{c.state}</th>
-                <th scope="col">{c.answer}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {commands.map((command) => (
-                <tr
-                  key={command.requestId}
-                  data-testid="command"
-                  data-state={command.state}
-                  data-kind={command.kind}
-                >
-                  <td>
-                    {format.clock(command.requestedAt, now)}
-                    <div class="muted">{command.requestedBy}</div>
-                  </td>
-                  <td>
-                    {text.command.describe(command)}
-                    {command.note && <div class="muted">“{command.note}”</div>}
-                  </td>
-                  <td>
-                    <span class={`badge badge--${command.state}`}>{text.command.state[command.state]}</span>
-                    {command.state === 'pending' && (
-                      <div class="muted">{text.command.sent(command.sends)}</div>
-                    )}
-                  </td>
-                  <td>{command.answer ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        columns={[c.requested, c.command, c.state, c.answer]}
+        rows={commands}
+        empty={text.store.commandsNone}
+        row={(command) => (
+          <tr
+            key={command.requestId}
+            data-testid="command"
+            data-state={command.state}
+            data-kind={command.kind}
+          >
+            <td>
+              {format.clock(command.requestedAt, now)}
+              <div class="muted">{command.requestedBy}</div>
+            </td>
+            <td>
+              {text.command.describe(command)}
+              {command.note && <div class="muted">“{command.note}”</div>}
+            </td>
+            <td>
+              <span class={`badge badge--${command.state}`}>{text.command.state[command.state]}</span>
+              {command.state === 'pending' && <div class="muted">{text.command.sent(command.sends)}</div>}
+            </td>
+            <td>{command.answer ?? ''}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
+
+/** The store's epochs to pick from, the current one said so. */
+const epochOptions = (epochs: EpochView[]) =>
+  epochs.map((e) => (
+    <option key={e.epoch} value={e.epoch}>
+      {e.epoch}
+      {e.current ? ` (${text.store.current})` : ''}
+    </option>
+  ));
 
 function ResyncForm({
   detail,
@@ -375,12 +328,7 @@ function ResyncForm({
         <label class="field">
           <span>{text.store.resyncEpoch}</span>
           <select name="epoch" value={epoch} onChange={(event) => setEpoch(event.currentTarget.value)}>
-            {detail.epochs.map((e) => (
-              <option key={e.epoch} value={e.epoch}>
-                {e.epoch}
-                {e.current ? ` (${text.store.current})` : ''}
-              </option>
-            ))}
+            {epochOptions(detail.epochs)}
           </select>
         </label>
         <label class="field">
@@ -423,51 +371,31 @@ function StoreTransactions({ client, storeId, snapshot, format, onSignedOut }: P
               setAfter(0);
             }}
           >
-            {detail.data.epochs.map((e) => (
-              <option key={e.epoch} value={e.epoch}>
-                {e.epoch}
-                {e.current ? ` (${text.store.current})` : ''}
-              </option>
-            ))}
+            {epochOptions(detail.data.epochs)}
           </select>
         </label>
       )}
-      {page.error && <p role="alert">{text.readFailed(page.error)}</p>}
-      {page.data && page.data.events.length === 0 && <p>{text.store.transactionsNone}</p>}
-      {page.data && page.data.events.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  {c.seq}
-                </th>
-                <th scope="col">{c.type}</th>
-                <th scope="col">{c.till}</th>
-                <th scope="col">{c.transaction}</th>
-                <th scope="col">{c.day}</th>
-                <th scope="col">{c.status}</th>
-                <th scope="col">{c.received}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.events.map((e) => (
-                <tr key={e.seq} data-testid="transaction">
-                  <td class="num">{format.count(e.seq)}</td>
-                  <td>{e.type ?? ''}</td>
-                  <td>{e.terminalId ?? ''}</td>
-                  <td>{e.transactionId ?? ''}</td>
-                  <td>{e.businessDay ?? ''}</td>
-                  <td>
-                    {e.status}
-                    {e.reason && <div class="muted">{e.reason}</div>}
-                  </td>
-                  <td>{format.clock(e.receivedAt, snapshot.now)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      <ReadFailed error={page.error} />
+      {page.data && (
+        <DataTable
+          columns={[numeric(c.seq), c.type, c.till, c.transaction, c.day, c.status, c.received]}
+          rows={page.data.events}
+          empty={text.store.transactionsNone}
+          row={(e) => (
+            <tr key={e.seq} data-testid="transaction">
+              <td class="num">{format.count(e.seq)}</td>
+              <td>{e.type ?? ''}</td>
+              <td>{e.terminalId ?? ''}</td>
+              <td>{e.transactionId ?? ''}</td>
+              <td>{e.businessDay ?? ''}</td>
+              <td>
+                {e.status}
+                {e.reason && <div class="muted">{e.reason}</div>}
+              </td>
+              <td>{format.clock(e.receivedAt, snapshot.now)}</td>
+            </tr>
+          )}
+        />
       )}
       {page.data?.next !== null && page.data?.next !== undefined && (
         <button type="button" onClick={() => setAfter(page.data!.next!)}>
@@ -484,44 +412,29 @@ function StoreQuarantine({ client, storeId, snapshot, format, onSignedOut }: Pag
   const c = text.store.quarantineColumns;
   return (
     <section class="panel">
-      {page.error && <p role="alert">{text.readFailed(page.error)}</p>}
-      {page.data && page.data.events.length === 0 && <p>{text.store.quarantineNone}</p>}
-      {page.data && page.data.events.length > 0 && (
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col" class="num">
-                  {c.seq}
-                </th>
-                <th scope="col">{c.event}</th>
-                <th scope="col">{c.reason}</th>
-                <th scope="col">{c.received}</th>
-                <th scope="col">{c.moved}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.data.events.map((e) => (
-                <tr key={`${e.epoch}/${e.seq}/${e.eventId}`} data-testid="quarantined">
-                  <td class="num">
-                    {format.count(e.seq)}
-                    <div class="muted">
-                      <code>{e.epoch}</code>
-                    </div>
-                  </td>
-                  <td>
-                    <code>{e.eventId}</code>
-                  </td>
-                  <td>{e.reason}</td>
-                  <td>{format.clock(e.receivedAt, snapshot.now)}</td>
-                  <td>
-                    {e.movedTo ? text.store.storedAt(e.movedTo.epoch, format.count(e.movedTo.seq)) : '—'}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+      <ReadFailed error={page.error} />
+      {page.data && (
+        <DataTable
+          columns={[numeric(c.seq), c.event, c.reason, c.received, c.moved]}
+          rows={page.data.events}
+          empty={text.store.quarantineNone}
+          row={(e) => (
+            <tr key={`${e.epoch}/${e.seq}/${e.eventId}`} data-testid="quarantined">
+              <td class="num">
+                {format.count(e.seq)}
+                <div class="muted">
+                  <code>{e.epoch}</code>
+                </div>
+              </td>
+              <td>
+                <code>{e.eventId}</code>
+              </td>
+              <td>{e.reason}</td>
+              <td>{format.clock(e.receivedAt, snapshot.now)}</td>
+              <td>{e.movedTo ? text.store.storedAt(e.movedTo.epoch, format.count(e.movedTo.seq)) : '—'}</td>
+            </tr>
+          )}
+        />
       )}
     </section>
   );

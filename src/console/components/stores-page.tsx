@@ -4,6 +4,7 @@ import { routeHref } from '../route.js';
 import { connectionWords, waitingWords } from '../store-words.js';
 import { text } from '../text.js';
 import { AttentionBadge } from './attention-badge.js';
+import { DataTable, numeric } from './data-table.js';
 
 const dash = (n: number, format: Formatter) => (n === 0 ? '—' : format.count(n));
 
@@ -22,64 +23,49 @@ export function StoresPage({ snapshot, format }: { snapshot: ConsoleSnapshot; fo
           counts.needAttention,
         )}
       </p>
-      {stores.length === 0 ? (
-        <p>{text.stores.none}</p>
-      ) : (
-        <div class="table-wrap">
-          <table class="stores">
-            <thead>
-              <tr>
-                <th scope="col">{c.store}</th>
-                <th scope="col">{c.attention}</th>
-                <th scope="col">{c.state}</th>
-                <th scope="col">{c.waiting}</th>
-                <th scope="col" class="num">
-                  {c.lag}
-                </th>
-                <th scope="col" class="num">
-                  {c.gaps}
-                </th>
-                <th scope="col" class="num">
-                  {c.quarantined}
-                </th>
-                <th scope="col" class="num">
-                  {c.deadLetters}
-                </th>
-                <th scope="col">{c.days}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {stores.map((store) => (
-                <tr
-                  key={store.storeId}
-                  data-testid="store-row"
-                  data-store-id={store.storeId}
-                  data-online={store.online ? 'yes' : 'no'}
-                  class={`level-${store.attention.level}`}
-                >
-                  <th scope="row">
-                    <a href={routeHref({ page: 'store', storeId: store.storeId, tab: 'overview' })}>
-                      {store.storeId}
-                    </a>
-                  </th>
-                  <td>
-                    <AttentionBadge store={store} />
-                  </td>
-                  <td class={store.online ? 'online' : 'offline'} data-testid="connection">
-                    <span class="dot" aria-hidden="true" /> {connectionWords(store, now, format)}
-                  </td>
-                  <td>{waitingWords(store, now, format)}</td>
-                  <td class="num">{dash(store.lag, format)}</td>
-                  <td class="num">{dash(store.gaps, format)}</td>
-                  <td class="num">{dash(store.quarantined, format)}</td>
-                  <td class="num">{dash(store.deadLetters, format)}</td>
-                  <td>{text.days.cell(store.days.mismatched, store.days.notClosed)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        class="stores"
+        empty={text.stores.none}
+        columns={[
+          c.store,
+          c.attention,
+          c.state,
+          c.waiting,
+          numeric(c.lag),
+          numeric(c.gaps),
+          numeric(c.quarantined),
+          numeric(c.deadLetters),
+          c.days,
+        ]}
+        rows={stores}
+        row={(store) => (
+          <tr
+            key={store.storeId}
+            data-testid="store-row"
+            data-store-id={store.storeId}
+            data-online={store.online ? 'yes' : 'no'}
+            class={`level-${store.attention.level}`}
+          >
+            <th scope="row">
+              <a href={routeHref({ page: 'store', storeId: store.storeId, tab: 'overview' })}>
+                {store.storeId}
+              </a>
+            </th>
+            <td>
+              <AttentionBadge store={store} />
+            </td>
+            <td class={store.online ? 'online' : 'offline'} data-testid="connection">
+              <span class="dot" aria-hidden="true" /> {connectionWords(store, now, format)}
+            </td>
+            <td>{waitingWords(store, now, format)}</td>
+            <td class="num">{dash(store.lag, format)}</td>
+            <td class="num">{dash(store.gaps, format)}</td>
+            <td class="num">{dash(store.quarantined, format)}</td>
+            <td class="num">{dash(store.deadLetters, format)}</td>
+            <td>{text.days.cell(store.days.mismatched, store.days.notClosed)}</td>
+          </tr>
+        )}
+      />
       <p class="muted">{text.stores.dayWindow(snapshot.dayWindow.from, snapshot.dayWindow.to)}</p>
     </main>
   );

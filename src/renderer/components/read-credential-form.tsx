@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { Refusal, SecretField } from '../../ui/form-fields.js';
 import { text } from '../text.js';
 
 /**
@@ -32,23 +33,14 @@ export function ReadCredentialForm(props: {
       <h1 id="read-credential-heading">{text.readCredential.heading}</h1>
       {props.ended && <p>{text.readCredential.ended}</p>}
       <p>{text.readCredential.body}</p>
-      <label class="field">
-        <span>{text.readCredential.label}</span>
-        <input
-          name="credential"
-          type="password"
-          autoComplete="off"
-          required
-          autoFocus
-          value={credential}
-          onInput={(event) => setCredential(event.currentTarget.value)}
-        />
-      </label>
-      {props.refusal && (
-        <p class="refusal" role="alert">
-          {props.refusal}
-        </p>
-      )}
+      <SecretField
+        name="credential"
+        label={text.readCredential.label}
+        value={credential}
+        onInput={setCredential}
+        autoFocus
+      />
+      <Refusal words={props.refusal} />
       <div class="buttons">
         <button type="submit" class="primary" disabled={working}>
           {working ? text.confirm.working : text.readCredential.submit}

@@ -6,6 +6,7 @@ import type { Logger } from '../lib/logger.js';
 import type { HubMetrics } from './hub-metrics.js';
 import type { PromotionPublisher } from './hub-promotions.js';
 import type { HubStore } from './hub-store.js';
+import { PeriodicSweep } from './periodic-sweep.js';
 
 export interface HubDaysOptions {
   store: HubStore;
@@ -34,28 +35,30 @@ const SWEEP_LIMIT = 500;
  */
 export class HubDays {
   private readonly topic: ReturnType<typeof topics>;
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping: Promise<void> | undefined;
-  private stopped = false;
+  private readonly sweeper: PeriodicSweep;
 
   constructor(private readonly options: HubDaysOptions) {
     this.topic = topics(options.topicPrefix);
+    this.sweeper = new PeriodicSweep(
+      () => this.sendUnsent(),
+      (error) =>
+        options.logger.warn('could not look for unsent day verdicts; trying again later', {
+          error: errorMessage(error),
+        }),
+    );
   }
 
   start(): void {
-    this.timer = setInterval(() => void this.sweep(), this.options.sweepEveryMs ?? 30_000);
-    this.timer.unref();
+    this.sweeper.start(this.options.sweepEveryMs ?? 30_000);
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.sweeping;
+  stop(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   /** Verdicts a commit made or changed. */
   publish(storeId: string, results: readonly DayResult[]): void {
-    if (results.length === 0 || this.stopped) return;
+    if (results.length === 0 || this.sweeper.stopped) return;
     void this.send(storeId, results, 'judged');
   }
 
@@ -68,25 +71,18 @@ export class HubDays {
 
   /** Publishes verdicts judged a while ago that no broker took (their hub stopped before publishing). */
   sweep(): Promise<void> {
-    this.sweeping ??= (async () => {
-      try {
-        const { store, clock } = this.options;
-        const due = await store.unsentDayVerdicts(
-          clock.now() - (this.options.sweepAfterMs ?? 15_000),
-          SWEEP_LIMIT,
-        );
-        const byStore = new Map<string, DayResult[]>();
-        for (const v of due) byStore.set(v.storeId, [...(byStore.get(v.storeId) ?? []), v.result]);
-        await Promise.all([...byStore].map(([storeId, results]) => this.send(storeId, results, 'unsent')));
-      } catch (error) {
-        this.options.logger.warn('could not look for unsent day verdicts; trying again later', {
-          error: errorMessage(error),
-        });
-      } finally {
-        this.sweeping = undefined;
-      }
-    })();
-    return this.sweeping;
+    return this.sweeper.run();
+  }
+
+  private async sendUnsent(): Promise<void> {
+    const { store, clock } = this.options;
+    const due = await store.unsentDayVerdicts(
+      clock.now() - (this.options.sweepAfterMs ?? 15_000),
+      SWEEP_LIMIT,
+    );
+    const byStore = new Map<string, DayResult[]>();
+    for (const v of due) byStore.set(v.storeId, [...(byStore.get(v.storeId) ?? []), v.result]);
+    await Promise.all([...byStore].map(([storeId, results]) => this.send(storeId, results, 'unsent')));
   }
 
   private async send(storeId: string, results: readonly DayResult[], why: string): Promise<void> {

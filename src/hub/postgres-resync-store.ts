@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ResendReport } from '../contracts/sync-messages.js';
 import { toResendFacts, type ResendRow } from './day-rows.js';
 import type { ResendAsk, ResendReportOutcome } from './hub-store.js';
-import { decideResend, MAX_LOST_STEPS, unrecoverableRange } from './resend-rules.js';
+import { decideResend, MAX_LOST_STEPS, reportedLoss, unrecoverableRange } from './resend-rules.js';
 
 /**
  * An epoch the hub lost entirely (it began after the backup) still gets its row, so that /v1/stores
@@ -153,13 +153,12 @@ export class PostgresResyncStore {
           [storeId, epoch, report.fromSeq, report.requestId, report.through, at, report.availableFrom],
         );
       }
+      const held = await c.query<{ contiguous_through: string }>(
+        'SELECT contiguous_through FROM hub_streams WHERE store_id = $1 AND epoch = $2',
+        [storeId, epoch],
+      );
       return {
-        unrecoverable: unrecoverableRange({
-          fromSeq: report.fromSeq,
-          reportedAt: at,
-          availableFrom: report.availableFrom,
-          storeThrough: report.through,
-        }),
+        unrecoverable: reportedLoss(report, Number(held.rows[0]!.contiguous_through), at),
         asked: updated.rowCount === 1,
       };
     });

@@ -35,6 +35,25 @@ export function unrecoverableRange(
   return to >= r.fromSeq ? { from: r.fromSeq, to } : null;
 }
 
+/**
+ * What a store's answer adds to the losses: the seqs it no longer had, less those the hub holds
+ * contiguously already (an operator may ask for a resync from a seq the hub still holds).
+ */
+export function reportedLoss(
+  report: { fromSeq: number; availableFrom: number; through: number },
+  heldThrough: number,
+  at: number,
+): SeqRange | null {
+  const range = unrecoverableRange({
+    fromSeq: report.fromSeq,
+    reportedAt: at,
+    availableFrom: report.availableFrom,
+    storeThrough: report.through,
+  });
+  if (!range || range.to <= heldThrough) return null;
+  return { from: Math.max(range.from, heldThrough + 1), to: range.to };
+}
+
 export type ResendDecision =
   /** The hub holds everything the store says was acknowledged: nothing to ask. */
   | { action: 'none' }

@@ -3,7 +3,7 @@ import type { ResendReport } from '../contracts/sync-messages.js';
 import { toResendFacts, type ResendRow } from './day-rows.js';
 import type { ResendAsk, ResendReportOutcome } from './hub-store.js';
 import type { SqliteStatements } from './sqlite-statements.js';
-import { decideResend, MAX_LOST_STEPS, unrecoverableRange } from './resend-rules.js';
+import { decideResend, MAX_LOST_STEPS, reportedLoss, unrecoverableRange } from './resend-rules.js';
 
 /** The resync table of the embedded hub database (hub-migrations.ts, migration 4). */
 export class SqliteResyncStore {
@@ -160,15 +160,10 @@ export class SqliteResyncStore {
               report.through,
             );
         }
-        return {
-          unrecoverable: unrecoverableRange({
-            fromSeq: report.fromSeq,
-            reportedAt: at,
-            availableFrom: report.availableFrom,
-            storeThrough: report.through,
-          }),
-          asked: updated.changes === 1,
-        };
+        const held = this.sql
+          .pluck('SELECT contiguous_through FROM hub_streams WHERE store_id = ? AND epoch = ?')
+          .get(storeId, epoch) as number;
+        return { unrecoverable: reportedLoss(report, held, at), asked: updated.changes === 1 };
       })
       .immediate();
   }

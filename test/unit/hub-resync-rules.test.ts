@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   decideResend,
   rangeSize,
+  reportedLoss,
   splitGaps,
   unrecoverableRange,
   type ResendRequestFacts,
@@ -107,5 +108,21 @@ describe('what a store no longer had', () => {
     const beyond = splitGaps([], [{ from: 101, to: 250 }], 100);
     expect(beyond).toEqual({ gaps: [], unrecoverable: [{ from: 101, to: 250 }] });
     expect(rangeSize(beyond.unrecoverable)).toBe(150);
+  });
+});
+
+describe('what a store answer adds to the losses', () => {
+  it('counts only the seqs the hub does not hold contiguously already', () => {
+    // An operator asked from seq 1 while the hub held through 80; the store had pruned up to 59.
+    expect(reportedLoss({ fromSeq: 1, availableFrom: 60, through: 120 }, 80, NOW)).toBeNull();
+    expect(reportedLoss({ fromSeq: 1, availableFrom: 60, through: 120 }, 40, NOW)).toEqual({
+      from: 41,
+      to: 59,
+    });
+    expect(reportedLoss({ fromSeq: 41, availableFrom: 60, through: 120 }, 40, NOW)).toEqual({
+      from: 41,
+      to: 59,
+    });
+    expect(reportedLoss({ fromSeq: 41, availableFrom: 41, through: 120 }, 40, NOW)).toBeNull();
   });
 });

@@ -6,6 +6,7 @@ import {
   topics,
   type BatchAck,
 } from '../../src/contracts/sync-messages.js';
+import { ackTimedOut } from '../../src/sync/ack-rules.js';
 import {
   stormBodyJson,
   stormCapturedAt,
@@ -20,7 +21,8 @@ import {
  * does (docs/protocol.md), with its own epoch and backlog, none of an agent's outbox or capture. Like
  * the agent's sync engine (src/sync/sync-engine.ts, ack-rules.ts), a store keeps at most `window`
  * batches unacknowledged, retires a batch only on the acknowledgement that names it, and when its oldest
- * batch has waited `ackTimeoutMs` publishes everything unacknowledged again, in seq order.
+ * batch has waited too long (ackTimedOut: `ackTimeoutMs` since the last acknowledgement that retired
+ * something, doubling with each timeout in a row) publishes everything unacknowledged again, in seq order.
  */
 
 export interface StormTuning {
@@ -96,6 +98,8 @@ class SimulatedStore {
   private client: MqttClient | undefined;
   private pumping = false;
   private generation = 0;
+  /** As the agent's (ack-rules.ts, AckPatience), on performance.now(). */
+  private patience = { timeoutsInARow: 0, lastProgressAt: -Infinity };
   readonly result: StoreResult;
 
   constructor(
@@ -239,6 +243,7 @@ class SimulatedStore {
       this.shared.latencies.push(performance.now() - sentAt);
       this.window.delete(index);
       this.acked[index] = true;
+      this.patience = { timeoutsInARow: 0, lastProgressAt: performance.now() };
     }
     if (this.result.doneMs === null && this.acked.every(Boolean)) {
       this.result.doneMs = performance.now() - this.shared.startedAt;
@@ -259,7 +264,10 @@ class SimulatedStore {
   checkTimeout(now: number): void {
     if (this.result.doneMs !== null || this.window.size === 0) return;
     const oldest = Math.min(...this.window.values());
-    if (now - oldest >= this.tuning.ackTimeoutMs) this.restart();
+    if (ackTimedOut(oldest, now, { timeoutMs: this.tuning.ackTimeoutMs, ...this.patience })) {
+      this.patience.timeoutsInARow += 1;
+      this.restart();
+    }
   }
 
   async close(): Promise<void> {

@@ -64,16 +64,46 @@ export function retireClose(window: readonly InFlight[], key: CloseKey): InFligh
   return window.filter((f) => f.kind !== 'close' || !sameClose(f, key));
 }
 
+/** Doublings of the ack timeout at most: the default 10 s grows to 80 s while head office stays silent. */
+export const MAX_ACK_BACKOFFS = 3;
+
+/** What the ack-timeout decision needs besides the window, kept by the sender (monotonic times). */
+export interface AckPatience {
+  /** The configured ack timeout (`sync.ackTimeoutMs`). */
+  timeoutMs: number;
+  /** Timeouts since an acknowledgement last retired a message. */
+  timeoutsInARow: number;
+  /** When an acknowledgement last retired a message; -Infinity before the first. */
+  lastProgressAt: number;
+}
+
 /**
- * The oldest message still waiting for its acknowledgement after `timeoutMs`, if any: then everything
- * unacknowledged is published again. `now` is monotonic time, so stepping the PC's clock changes nothing.
+ * Whether the oldest message in flight, sent at `sentAt`, has waited too long: everything unacknowledged
+ * is then published again. A hub that answers is slow, not gone (hundreds of stores replaying at once
+ * after a regional outage queue behind each other for longer than the timeout): the wait counts from the
+ * last acknowledgement that retired something, and doubles with each timeout in a row, so such a storm
+ * gets a store's backlog a few times at most rather than once per timeout. A message lost on the way
+ * (a hub that stopped with it) is still published again after at most 2^MAX_ACK_BACKOFFS timeouts,
+ * however many acknowledgements of other messages arrive meanwhile. `now` is monotonic time, so
+ * stepping the PC's clock changes nothing.
  */
-export function overdue(window: readonly InFlight[], now: number, timeoutMs: number): InFlight | undefined {
+export function ackTimedOut(sentAt: number, now: number, patience: AckPatience): boolean {
+  const quietFor = now - Math.max(sentAt, patience.lastProgressAt);
+  const allowed = patience.timeoutMs * 2 ** Math.min(patience.timeoutsInARow, MAX_ACK_BACKOFFS);
+  return quietFor >= allowed || now - sentAt >= patience.timeoutMs * 2 ** MAX_ACK_BACKOFFS;
+}
+
+/** The oldest message in flight, when it has waited too long (ackTimedOut). */
+export function overdue(
+  window: readonly InFlight[],
+  now: number,
+  patience: AckPatience,
+): InFlight | undefined {
   const oldest = window.reduce<InFlight | undefined>(
     (o, f) => (!o || f.sentAt < o.sentAt ? f : o),
     undefined,
   );
-  return oldest && now - oldest.sentAt >= timeoutMs ? oldest : undefined;
+  return oldest && ackTimedOut(oldest.sentAt, now, patience) ? oldest : undefined;
 }
 
 /** What this database holds that bears on one batch acknowledgement, read inside the transaction that records it. */

@@ -147,6 +147,8 @@ export class SyncEngine {
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastAckAt: number | null = null;
+  /** How long the window may wait on head office: ack-rules.ts, ackTimedOut. */
+  private patience = { timeoutsInARow: 0, lastProgressAt: -Infinity };
   private readonly size: MessageSizePolicy;
   /** Head office's resend requests under way (resend-jobs.ts). */
   private resends: ResendJob[] = [];
@@ -335,10 +337,15 @@ export class SyncEngine {
       if (this.link.client) void this.pump();
       return;
     }
-    const late = overdue(this.window, this.clock.monotonic(), this.tuning.ackTimeoutMs);
+    const late = overdue(this.window, this.clock.monotonic(), {
+      timeoutMs: this.tuning.ackTimeoutMs,
+      ...this.patience,
+    });
     if (!late) return;
+    this.patience.timeoutsInARow += 1;
     this.options.logger.warn('no acknowledgement in time; publishing unacknowledged events again', {
       storeId: this.options.storeId,
+      timeoutsInARow: this.patience.timeoutsInARow,
       epoch: late.epoch,
       ...(late.kind === 'batch'
         ? { firstSeq: late.firstSeq, lastSeq: late.lastSeq }
@@ -707,7 +714,9 @@ export class SyncEngine {
     }
     // A batch leaves the window only with its own acknowledgement, keyed by (epoch, firstSeq, lastSeq):
     // ackedThrough may cover it while its answer was lost, and then only the ack timeout would notice.
+    const before = this.window.length;
     this.window = retireBatch(this.window, key);
+    if (this.window.length < before) this.madeProgress();
     // The retained status says what is unsent per day and whether anything waits: say when that changes.
     this.statusMayHaveChanged();
   }
@@ -853,11 +862,18 @@ export class SyncEngine {
       part: ack.close.part,
       parts: ack.close.parts,
     });
+    const before = this.window.length;
     this.window = retireClose(this.window, {
       epoch: ack.epoch,
       nextEpoch: ack.close.nextEpoch,
       part: ack.close.part,
     });
+    if (this.window.length < before) this.madeProgress();
+  }
+
+  /** An acknowledgement retired a message: head office is working through this store's messages. */
+  private madeProgress(): void {
+    this.patience = { timeoutsInARow: 0, lastProgressAt: this.clock.monotonic() };
   }
 
   private statusPayload(state: 'online' | 'offline'): string {

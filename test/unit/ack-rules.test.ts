@@ -3,6 +3,8 @@ import type { BatchAck, CloseAck } from '../../src/contracts/sync-messages.js';
 import {
   decideBatchAck,
   decideCloseAck,
+  ackTimedOut,
+  MAX_ACK_BACKOFFS,
   overdue,
   retireBatch,
   retireClose,
@@ -66,9 +68,34 @@ describe('the in-flight window', () => {
 
   it('finds the oldest message past the timeout, on monotonic time', () => {
     const window: InFlight[] = [inFlight(3, 4, { sentAt: 500 }), inFlight(1, 2, { sentAt: 100 })];
-    expect(overdue(window, 1099, 1000)).toBeUndefined();
-    expect(overdue(window, 1100, 1000)).toMatchObject({ firstSeq: 1 });
-    expect(overdue([], 1_000_000, 1000)).toBeUndefined();
+    const patience = { timeoutMs: 1000, timeoutsInARow: 0, lastProgressAt: -Infinity };
+    expect(overdue(window, 1099, patience)).toBeUndefined();
+    expect(overdue(window, 1100, patience)).toMatchObject({ firstSeq: 1 });
+    expect(overdue([], 1_000_000, patience)).toBeUndefined();
+  });
+
+  it('waits longer for a hub that answers, and doubles the wait for each timeout in a row', () => {
+    const window: InFlight[] = [inFlight(1, 2, { sentAt: 0 })];
+    // An acknowledgement retired something at 900: the hub is slow, not gone.
+    const answering = { timeoutMs: 1000, timeoutsInARow: 0, lastProgressAt: 900 };
+    expect(overdue(window, 1899, answering)).toBeUndefined();
+    expect(overdue(window, 1900, answering)).toMatchObject({ firstSeq: 1 });
+    // Silent after two timeouts in a row: 4 × the timeout since the batch went out.
+    const silent = { timeoutMs: 1000, timeoutsInARow: 2, lastProgressAt: -Infinity };
+    expect(overdue(window, 3999, silent)).toBeUndefined();
+    expect(overdue(window, 4000, silent)).toMatchObject({ firstSeq: 1 });
+    expect(overdue(window, 1_000_000, { ...silent, timeoutsInARow: 50 })).toBeDefined();
+    expect(ackTimedOut(0, 7999, { ...silent, timeoutsInARow: 50 })).toBe(false);
+    expect(ackTimedOut(0, 8000, { ...silent, timeoutsInARow: 50 })).toBe(true);
+  });
+
+  it('sends a message lost on the way again, however many other acknowledgements arrive', () => {
+    // Progress every moment (other batches retired), yet this one never answered: 2^MAX × the timeout.
+    const busy = (now: number) => ({ timeoutMs: 1000, timeoutsInARow: 0, lastProgressAt: now - 1 });
+    expect(ackTimedOut(0, 2 ** MAX_ACK_BACKOFFS * 1000 - 1, busy(2 ** MAX_ACK_BACKOFFS * 1000 - 1))).toBe(
+      false,
+    );
+    expect(ackTimedOut(0, 2 ** MAX_ACK_BACKOFFS * 1000, busy(2 ** MAX_ACK_BACKOFFS * 1000))).toBe(true);
   });
 });
 

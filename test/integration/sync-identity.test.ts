@@ -274,6 +274,10 @@ describe('store identity across wipes, restores and clones', () => {
     for (const e of heldInOldEpoch) {
       const sale = all.find((s) => s.eventId === e.eventId);
       expect(sale, `seq ${e.seq} holds an event neither PC sold`).toBeDefined();
+      // A seq the clone's epoch close moved holds no body here: its sale is stored at its new place
+      // (the stream and delivery checks below find it there, once).
+      if (e.status === 'moved') continue;
+      expect(e.status, `seq ${e.seq}`).toBe('stored');
       expect(isDeepStrictEqual(e.body, sale!.body), `seq ${e.seq} body`).toBe(true);
     }
     for (const stream of snapshot.summary.epochs)

@@ -23,7 +23,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fillBacklog } from './support/backlog.js';
+import { observe } from './support/disturbance.js';
 import { machineContext } from './support/machine.js';
+import { processCpuMs } from './support/process-cpu.js';
 import { startMosquittoProcess, type MosquittoProcess } from './support/mosquitto-process.js';
 import { benchTerminals } from './support/terminals.js';
 
@@ -53,6 +55,25 @@ function memoryOf(pid: number): Memory | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the resident set is made of (Linux): file-backed pages (the Node executable's code and data, ICU
+ * included, and the libraries: shared with any other Node process, and read back from disk if the
+ * kernel needs the room) and anonymous memory (JavaScript heaps, the C heap, thread stacks), with the
+ * process's thread count.
+ */
+function compositionOf(pid: number): { fileMb: number; anonMb: number; threads: number } | null {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+    const threads = Number(
+      /^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN,
+    );
+    return { fileMb: (kb('Rss') - kb('Anonymous')) / 1024, anonMb: kb('Anonymous') / 1024, threads };
   } catch {
     return null;
   }
@@ -180,18 +201,26 @@ async function main(): Promise<void> {
     }, 50);
 
     let drainedAt = NaN;
-    for (let i = 0; i < 2400; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      const status = (await (await fetch(`${agent.url}/v1/status`)).json()) as { backlog: { count: number } };
-      if (status.backlog.count === 0) {
-        drainedAt = performance.now();
-        break;
+    const agentCpuBefore = processCpuMs(pid);
+    // Other processes' CPU meanwhile (another benchmark, a test run): drain time means little if it was high.
+    const { otherCpuPct } = await observe(async () => {
+      for (let i = 0; i < 2400; i++) {
+        await new Promise((r) => setTimeout(r, 250));
+        const status = (await (await fetch(`${agent!.url}/v1/status`)).json()) as {
+          backlog: { count: number };
+        };
+        if (status.backlog.count === 0) {
+          drainedAt = performance.now();
+          break;
+        }
       }
-    }
+    });
+    const agentCpuSeconds = (processCpuMs(pid) - agentCpuBefore) / 1000;
     if (Number.isNaN(drainedAt)) throw new Error('the backlog did not drain within 10 minutes');
     await new Promise((r) => setTimeout(r, 3000));
     clearInterval(sampler);
     const after = memoryOf(pid)!;
+    const composition = compositionOf(pid);
     window.close();
 
     const sorted = [...samples].sort((a, b) => a - b);
@@ -201,12 +230,17 @@ async function main(): Promise<void> {
       bodyBytes: Math.round(backlog.bodyBytes),
       drainSeconds: Math.round(drainSeconds * 10) / 10,
       eventsPerSecond: Math.round(backlog.events / drainSeconds),
+      agentCpuSeconds: round(agentCpuSeconds),
+      otherCpuPct: Math.round(otherCpuPct),
       bareNodeRssMb: round(bare),
       agentRssAtStartMb: round(atStart?.rssMb ?? NaN),
       agentRssMedianMb: round(sorted[Math.floor(sorted.length / 2)] ?? NaN),
       agentRssPeakSampledMb: round(sorted.at(-1) ?? NaN),
       agentRssPeakKernelMb: round(after.hwmMb),
       agentRssAfterDrainMb: round(after.rssMb),
+      agentFileBackedAfterMb: round(composition?.fileMb ?? NaN),
+      agentAnonymousAfterMb: round(composition?.anonMb ?? NaN),
+      agentThreads: composition?.threads ?? null,
       samples: samples.length,
       windowPushes: window.pushes(),
       targetMb: TARGET_MB,
@@ -216,10 +250,14 @@ async function main(): Promise<void> {
       '',
       `Headless agent draining ${figures.events} sales (${figures.bodyBytes} B each) to a hub, a status window open` +
         (AGENT_NODE_OPTIONS ? ` (agent NODE_OPTIONS=${AGENT_NODE_OPTIONS}):` : ':'),
-      `  drained in ${figures.drainSeconds} s (${figures.eventsPerSecond} events/s), ${figures.windowPushes} window updates pushed`,
+      `  drained in ${figures.drainSeconds} s (${figures.eventsPerSecond} events/s), ${figures.windowPushes} window updates pushed; ` +
+        `agent CPU ${figures.agentCpuSeconds} s; other CPU ${figures.otherCpuPct}% of a core` +
+        (figures.otherCpuPct > 20 ? ' (DISTURBED: compare drain times only between quiet runs)' : ''),
       `  resident memory: ${figures.agentRssAtStartMb} MB at start, ${figures.agentRssMedianMb} MB median, ` +
         `${figures.agentRssPeakKernelMb} MB peak (kernel high-water mark; ${figures.agentRssPeakSampledMb} MB sampled), ` +
         `${figures.agentRssAfterDrainMb} MB after`,
+      `  after the drain: ${figures.agentFileBackedAfterMb} MB file-backed (Node's own code and libraries), ` +
+        `${figures.agentAnonymousAfterMb} MB anonymous (heaps, C heap, stacks), ${figures.agentThreads} threads`,
       `  reference: a bare Node process ${figures.bareNodeRssMb} MB; the agent's peak is ` +
         `${round(figures.agentRssPeakKernelMb / figures.bareNodeRssMb)}× that`,
       `  aim: under ${TARGET_MB} MB: ${figures.agentRssPeakKernelMb < TARGET_MB ? 'met' : 'NOT MET'}`,

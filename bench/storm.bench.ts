@@ -282,6 +282,10 @@ async function main(): Promise<number> {
   const pgSettings = await postgresSettings(POSTGRES_ADMIN_URL);
   const runTag = Date.now().toString(36).slice(-5).toUpperCase();
 
+  const agentDefaults =
+    BATCH_EVENTS === DEFAULT_SYNC_TUNING.batch.maxEvents &&
+    WINDOW === DEFAULT_SYNC_TUNING.maxInFlightBatches &&
+    ACK_TIMEOUT_MS === DEFAULT_SYNC_TUNING.ackTimeoutMs;
   console.log('Outpost storm benchmark');
   console.log(
     `machine:  ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ${machine.platform}, kernel ${machine.kernel}`,
@@ -300,7 +304,8 @@ async function main(): Promise<number> {
   console.log(
     `storm:    ${fmt(STORES)} stores × ${fmt(EVENTS)} events (about 1 KB of exact text each) = ${fmt(STORES * EVENTS)} events, ` +
       `every store connecting at once; batches of ≤ ${BATCH_EVENTS}, ≤ ${WINDOW} in flight per store, ack timeout ${ACK_TIMEOUT_MS / 1000} s ` +
-      `(the agent's defaults); ≤ ${HAND_OFFS} messages handed to the broker at once by the stores' process`,
+      `(${agentDefaults ? "the agent's defaults" : `not the agent's defaults: ${DEFAULT_SYNC_TUNING.batch.maxEvents}, ${DEFAULT_SYNC_TUNING.maxInFlightBatches}, ${DEFAULT_SYNC_TUNING.ackTimeoutMs / 1000} s`}); ` +
+      `≤ ${HAND_OFFS} messages handed to the broker at once by the stores' process`,
   );
   console.log(
     `hubs:     ${HUBS.join(', then ')} hub process(es), db.poolSize ${POOL_SIZE}, each phase on a fresh database` +

@@ -24,11 +24,17 @@ function developmentToolsPresent() {
 const from =
   process.env.OUTPOST_RUN_FROM ?? (existsSync(sources) && developmentToolsPresent() ? 'src' : 'dist');
 
+// The headless agent's V8 settings (src/cli/agent-runtime.ts) take effect before the program loads:
+// loading it is the first burst of allocation, and a young generation grown then stays grown.
+const agent = process.argv[2] === 'agent';
+
 if (from === 'src') {
   const { register } = await import('tsx/esm/api');
   register();
+  if (agent) (await import(new URL('src/cli/agent-runtime.ts', root).href)).applyAgentRuntimeSettings();
   await import(sources.href);
 } else if (existsSync(built)) {
+  if (agent) (await import(new URL('dist/cli/agent-runtime.js', root).href)).applyAgentRuntimeSettings();
   await import(built.href);
 } else {
   process.stderr.write(

@@ -5,9 +5,12 @@ import { agentConfigSchema } from '../contracts/agent-config.js';
 import { loadConfigWithSources } from '../lib/config-file.js';
 import { errorMessage } from '../lib/errors.js';
 import { closeLogger, createLogger } from '../lib/logger.js';
+import { applyAgentRuntimeSettings } from './agent-runtime.js';
 import { runUntilSignal } from './run-until-signal.js';
 
 export async function agentCommand(options: { config: string }): Promise<void> {
+  // bin/outpost.js has applied them already; here for `node dist/cli/main.js agent` (idempotent).
+  applyAgentRuntimeSettings();
   const { config, fieldName } = loadConfigWithSources(agentConfigSchema, options.config);
   // Before the logger opens its files there: a wrong dataDir is one message naming it, not an errno.
   checkAgentFiles(config, fieldName);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { dayResultSchema } from './day-close.js';
 import { identifier } from './transaction.js';
+import { SYNC_LIMITS, SYNC_PROTOCOL_VERSION } from './sync-protocol.js';
 
 /**
  * MQTT wire formats between store agents and hubs (docs/protocol.md). Version 1.
@@ -9,27 +10,9 @@ import { identifier } from './transaction.js';
  * value comes out of any JSON parser altered (big integers rounded, integer-like keys reordered). The hub
  * validates that text with transactionSchema, event by event, so one bad event never sinks its batch.
  */
-export const SYNC_PROTOCOL_VERSION = 1;
 
-/** Limits a hub enforces on what it accepts; an agent keeps its messages inside them. */
-export const SYNC_LIMITS = {
-  maxEventsPerBatch: 2000,
-  maxBatchBytes: 4 * 1024 * 1024,
-  /** Moves listed in one epoch-close message; a longer list travels in several parts. */
-  maxMovesPerClose: 5000,
-  /**
-   * Messages of one store a hub holds waiting for their commit (the one committing included); beyond
-   * that it drops them, and the store publishes them again after its ack timeout. An agent keeps at most
-   * this many batches and close parts unacknowledged (`sync.maxInFlightBatches` is capped here).
-   */
-  maxInFlightPerStore: 16,
-  /**
-   * The largest POS body an agent accepts (api.bodyLimitBytes is capped here). Encoded as a JSON string a
-   * body grows at most twofold (each `"`, `\` or whitespace escape is two characters; JSON text holds no
-   * raw control characters), so one event of this size, with its envelope, always fits one message.
-   */
-  maxBodyBytes: 1024 * 1024,
-} as const;
+// The protocol's version and limits live in a module without zod, for the agent's delivery thread.
+export { SYNC_LIMITS, SYNC_PROTOCOL_VERSION } from './sync-protocol.js';
 
 /**
  * What a store's outbox carries to head office: the POS's transactions, and the store's own records that

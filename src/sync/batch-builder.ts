@@ -1,11 +1,6 @@
-import {
-  SYNC_LIMITS,
-  SYNC_PROTOCOL_VERSION,
-  type EpochClose,
-  type EpochMove,
-  type StoreEventType,
-  type WithheldEvent,
-} from '../contracts/sync-messages.js';
+import type { EpochClose, EpochMove, StoreEventType, WithheldEvent } from '../contracts/sync-messages.js';
+// Not from sync-messages.js: that would load zod into the delivery thread (sync-protocol.ts).
+import { SYNC_LIMITS, SYNC_PROTOCOL_VERSION } from '../contracts/sync-protocol.js';
 
 /** An event as the sync engine publishes it: a POS transaction or one of the store's own records. */
 export interface UnsentEvent {
@@ -42,8 +37,8 @@ export interface MessageLimits extends BatchLimits {
 export interface BuiltBatch {
   kind: 'batch';
   /**
-   * The message as UTF-8, in memory of its own (its ArrayBuffer holds nothing else), so a worker thread
-   * can hand it over without a copy.
+   * The message as UTF-8, at the start of memory of its own (its ArrayBuffer holds nothing else, and may
+   * be larger), so a worker thread can hand it over without a copy (PayloadMemory).
    */
   payload: Buffer;
   firstSeq: number;
@@ -86,26 +81,50 @@ function eventPart(event: UnsentEvent): string {
 }
 
 /**
- * Memory an `events` message is written into, event by event, before it is copied out at its exact size.
- * Whoever builds messages one after another (the delivery thread) keeps one, so that each event's text
- * is garbage as soon as it is written: holding a batch's events as strings until the end (then joining
- * them, then encoding the result) kept megabytes alive across garbage collections on every batch, and
- * they went to the long-lived part of the heap, which is collected rarely. It grows to the largest
- * message built and stays that size: memory outside the JavaScript heap, about a megabyte.
+ * The memory `events` messages are written into, event by event, and sent in. Each message is written
+ * straight into a buffer of its own and handed over as it is: writing each event's text as it comes
+ * leaves it garbage at once (holding a batch's events as strings until the end, then joining and encoding
+ * them, kept megabytes alive across collections on every batch). A buffer handed back once its message
+ * was published (giveBack) is written over by a later message, so a backlog drains through the same few
+ * buffers: a fresh one per batch was freed only when a garbage collection found its last reference, and
+ * the dead ones reached 17 MB during a drain (`npm run bench:memory`). Memory outside the JavaScript
+ * heap: up to `maxSpare` buffers of about a megabyte stay after a backlog.
  */
-export class MessageScratch {
-  private buffer: Buffer = Buffer.allocUnsafeSlow(64 * 1024);
+export class PayloadMemory {
+  private readonly spare: ArrayBuffer[] = [];
 
-  /** A buffer of at least `size` bytes whose first `keep` bytes are those written so far. */
-  room(size: number, keep: number): Buffer {
-    if (size > this.buffer.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(size, this.buffer.length * 2));
-      this.buffer.copy(grown, 0, 0, keep);
-      this.buffer = grown;
-    }
-    return this.buffer;
+  /** @param maxSpare buffers kept for reuse, at most: more than go round while publishing goes on. */
+  constructor(private readonly maxSpare = 4) {}
+
+  /**
+   * A buffer of at least `size` bytes over memory of its own (nothing else in it, offset 0): the largest
+   * spare one, since a message's final size is known only once it is written.
+   */
+  take(size: number): Buffer {
+    const largest = this.spare.at(-1);
+    if (largest && largest.byteLength >= size) return Buffer.from(this.spare.pop()!);
+    return Buffer.allocUnsafeSlow(Math.max(size, MIN_PAYLOAD_BYTES));
+  }
+
+  /** A larger buffer holding the first `keep` bytes of `buffer`, whose memory becomes spare. */
+  grow(buffer: Buffer, size: number, keep: number): Buffer {
+    const grown = this.take(Math.max(size, buffer.length * 2));
+    buffer.copy(grown, 0, 0, keep);
+    this.giveBack(buffer.buffer as ArrayBuffer);
+    return grown;
+  }
+
+  /** Memory no message uses any more (published, or never sent), for a later message; the smallest goes first. */
+  giveBack(memory: ArrayBuffer): void {
+    if (memory.byteLength < MIN_PAYLOAD_BYTES) return;
+    this.spare.push(memory);
+    this.spare.sort((a, b) => a.byteLength - b.byteLength);
+    if (this.spare.length > this.maxSpare) this.spare.shift();
   }
 }
+
+/** The smallest buffer a message is written into: a live sale or two fit, a backlog batch grows it. */
+const MIN_PAYLOAD_BYTES = 64 * 1024;
 
 /**
  * Serialises events into one `events` message. Each body travels as a JSON string holding the text the
@@ -119,10 +138,10 @@ export function buildEventBatch(
   epoch: string,
   events: Iterable<UnsentEvent>,
   limits: MessageLimits,
-  scratch: MessageScratch = new MessageScratch(),
+  memory: PayloadMemory = new PayloadMemory(),
 ): BuiltBatch | TooLargeEvent | undefined {
   const head = envelopeHead(storeId, epoch);
-  let out = scratch.room(Buffer.byteLength(head), 0);
+  let out = memory.take(Buffer.byteLength(head));
   let at = out.write(head, 0);
   // The closing `]}` counts from the start.
   const tail = 2;
@@ -134,6 +153,7 @@ export function buildEventBatch(
     const part = eventPart(event);
     const size = Buffer.byteLength(part) + (count > 0 ? 1 : 0);
     if (count === 0 && at + tail + size > limits.maxMessageBytes) {
+      memory.giveBack(out.buffer as ArrayBuffer);
       return {
         kind: 'too-large',
         seq: event.seq,
@@ -143,18 +163,20 @@ export function buildEventBatch(
       };
     }
     if (count > 0 && at + tail + size > Math.min(limits.maxBytes, limits.maxMessageBytes)) break;
-    out = scratch.room(at + size + tail, at);
+    if (at + size + tail > out.length) out = memory.grow(out, at + size + tail, at);
     if (count > 0) at += out.write(',', at);
     at += out.write(part, at);
     count += 1;
     first ??= event;
     last = event;
   }
-  if (!first || !last) return undefined;
+  if (!first || !last) {
+    memory.giveBack(out.buffer as ArrayBuffer);
+    return undefined;
+  }
   at += out.write(']}', at);
-  // In memory of its own, at its exact size: the scratch is written over by the next message.
-  const payload = Buffer.allocUnsafeSlow(at);
-  out.copy(payload, 0, 0, at);
+  // The message's own memory, which may be larger than the message: the payload views its first bytes.
+  const payload = out.subarray(0, at);
   return {
     kind: 'batch',
     payload,

@@ -5,7 +5,7 @@ import {
   buildEpochClose,
   buildEventBatch,
   closePartMoves,
-  MessageScratch,
+  PayloadMemory,
   type BuiltBatch,
   type MessageLimits,
   type TooLargeEvent,
@@ -88,6 +88,11 @@ export interface DeliveryStore {
    * recorded them before: refused.
    */
   nextResendBatch(epoch: string, afterSeq: number, limits: MessageLimits): Promise<NextResendBatch>;
+  /**
+   * The broker acknowledged a batch this store built (PUBACK): its payload's memory may carry a later
+   * message. The caller holds no reference to it any more, and no longer reads it.
+   */
+  releasePayload(payload: Buffer): void;
   close(): Promise<void>;
 }
 
@@ -119,7 +124,7 @@ export class DeliveryDatabase {
   private readonly acks: ReturnType<typeof prepareAckRecorder>;
   private readonly deadLetters: ReturnType<typeof prepareDeadLetters>;
   private readonly turns: WriteTurns | undefined;
-  private readonly scratch = new MessageScratch();
+  private readonly payloads = new PayloadMemory();
 
   constructor(
     file: string,
@@ -187,7 +192,7 @@ export class DeliveryDatabase {
       const afterSeq = after && after.epoch === epoch ? after.seq : 0;
       // Read row by row, and no further than the message fills: bodies may be a megabyte each.
       const events = this.stmt.unsentAfter.iterate(epoch, afterSeq, limits.maxEvents);
-      return { epoch, message: buildEventBatch(this.storeId, epoch, events, limits, this.scratch) };
+      return { epoch, message: buildEventBatch(this.storeId, epoch, events, limits, this.payloads) };
     });
   }
 
@@ -240,16 +245,21 @@ export class DeliveryDatabase {
   nextResendBatch(epoch: string, afterSeq: number, limits: MessageLimits): NextResendBatch {
     return withStorageErrors(() => {
       const read = (after: number) => this.stmt.retainedAfter.iterate(epoch, after, limits.maxEvents);
-      const built = buildEventBatch(this.storeId, epoch, read(afterSeq), limits, this.scratch);
+      const built = buildEventBatch(this.storeId, epoch, read(afterSeq), limits, this.payloads);
       if (built?.kind !== 'too-large') return { message: built };
       // Delivered whole once, it no longer fits (the broker's limit went down since): it goes as a marker
       // rather than hold up the rest. Head office already holds it whole, or records it refused.
       const first = this.stmt.retainedAfter.get(epoch, afterSeq, 1)!;
       const marker = { ...first, body: null, withheld: `too large to send again (${built.bytes} bytes)` };
       const events = startingWith(marker, read(first.seq));
-      const again = buildEventBatch(this.storeId, epoch, events, limits, this.scratch);
+      const again = buildEventBatch(this.storeId, epoch, events, limits, this.payloads);
       return { message: again?.kind === 'batch' ? again : undefined };
     });
+  }
+
+  /** The memory of a message published and done with (DeliveryStore.releasePayload), for the next one. */
+  reusePayloadMemory(memory: ArrayBuffer): void {
+    this.payloads.giveBack(memory);
   }
 
   /** The connection itself, for the WAL checkpoints that run beside delivery on its thread (delivery-worker.ts). */
@@ -293,6 +303,9 @@ export function inThreadDeliveryStore(
     withhold: (event, reason) => run(() => core.withhold(event, reason)),
     resendBounds: (epoch, fromSeq) => run(() => core.resendBounds(epoch, fromSeq)),
     nextResendBatch: (epoch, afterSeq, limits) => run(() => core.nextResendBatch(epoch, afterSeq, limits)),
+    // Left to the garbage collector: on this thread nothing would detach the memory from a reference
+    // the MQTT client might still hold, and a message written over it would go out in its place.
+    releasePayload: () => {},
     close: () => run(() => core.close()),
   };
 }

@@ -18,6 +18,7 @@ import type {
   DeliveryRequest,
   DeliveryWorkerData,
   DeliveryWorkerMessage,
+  PayloadReturn,
 } from './delivery-worker.js';
 import type { BatchAckOutcome, CloseAckOutcome } from './outbox-acks.js';
 import { WriteTurns } from './write-turns.js';
@@ -80,6 +81,8 @@ export class DeliveryThread implements DeliveryStore {
   private closing = false;
   private closed: Promise<void> | undefined;
   private restartTimer: NodeJS.Timeout | undefined;
+  /** Payload memory the worker handed over, until it goes back (releasePayload): only that is ever sent back. */
+  private readonly payloadMemory = new WeakSet<ArrayBuffer>();
   readonly timings: DeliveryTimings = {
     nextBatch: { calls: 0, ms: 0, maxMs: 0 },
     nextClosePart: { calls: 0, ms: 0, maxMs: 0 },
@@ -103,7 +106,7 @@ export class DeliveryThread implements DeliveryStore {
     const next = (await this.request('nextBatch', [after, limits])) as NextBatch;
     const message = next.message;
     if (message?.kind === 'batch' && message.payload instanceof Uint8Array)
-      return { ...next, message: { ...message, payload: asBuffer(message.payload) } };
+      return { ...next, message: { ...message, payload: this.received(message.payload) } };
     return next;
   }
 
@@ -115,8 +118,26 @@ export class DeliveryThread implements DeliveryStore {
     const next = (await this.request('nextResendBatch', [epoch, afterSeq, limits])) as NextResendBatch;
     const message = next.message;
     if (message && message.payload instanceof Uint8Array)
-      return { message: { ...message, payload: asBuffer(message.payload) } };
+      return { message: { ...message, payload: this.received(message.payload) } };
     return next;
+  }
+
+  /**
+   * Sends the memory of a published batch back to the worker, which writes later batches into it. The
+   * transfer detaches it here: a reference the MQTT client might still hold reads as empty, never as a
+   * later message. Without this, each batch's memory waited for a garbage collection on this thread to
+   * be freed (PayloadMemory).
+   */
+  releasePayload(payload: Buffer): void {
+    const memory = payload.buffer as ArrayBuffer;
+    if (!this.payloadMemory.delete(memory)) return;
+    // No worker (it ended, or the thread is closing): the garbage collector frees it.
+    if (!this.worker || this.closing) return;
+    try {
+      this.worker.postMessage({ reuse: memory } satisfies PayloadReturn, [memory]);
+    } catch {
+      // Memory that cannot be handed over is simply left to the garbage collector.
+    }
   }
 
   nextClosePart(after: ClosePartCursor | null): Promise<OutgoingClose | undefined> {
@@ -156,6 +177,12 @@ export class DeliveryThread implements DeliveryStore {
       await worker.terminate();
     }
     this.failAll(shuttingDown());
+  }
+
+  /** The bytes the worker transferred, as a Buffer over the same memory (no copy), remembered for releasePayload. */
+  private received(bytes: Uint8Array): Buffer {
+    if (bytes.byteOffset === 0) this.payloadMemory.add(bytes.buffer as ArrayBuffer);
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   private request<O extends Op>(op: O, args: ArgsOf<O>): Promise<unknown> {
@@ -220,9 +247,6 @@ export class DeliveryThread implements DeliveryStore {
     this.pending.clear();
   }
 }
-
-/** The bytes the worker transferred, as a Buffer over the same memory (no copy). */
-const asBuffer = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 function revive(error: { name: string; message: string; reason?: StorageUnavailableError['reason'] }): Error {
   if (error.reason) return new StorageUnavailableError(error.message, error.reason);

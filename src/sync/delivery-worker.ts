@@ -41,6 +41,14 @@ export type DeliveryReply =
       ms: number;
     };
 
+/**
+ * The memory of a published batch, handed back (transferred, so the agent's thread cannot read it any
+ * more) to carry a later one. No answer.
+ */
+export interface PayloadReturn {
+  reuse: ArrayBuffer;
+}
+
 /** What the worker says unasked: a checkpoint failed (for the agent's log). */
 export interface CheckpointFailure {
   checkpointFailed: string;
@@ -48,10 +56,9 @@ export interface CheckpointFailure {
 
 export type DeliveryWorkerMessage = DeliveryReply | CheckpointFailure;
 
-/** The memory a payload's bytes sit in, to hand over without a copy (the builder gives each its own). */
+/** The memory a payload's bytes sit in, to hand over without a copy (PayloadMemory gives each its own). */
 function transferable(payload: Buffer): ArrayBuffer[] {
-  const memory = payload.buffer as ArrayBuffer;
-  return payload.byteOffset === 0 && payload.byteLength === memory.byteLength ? [memory] : [];
+  return payload.byteOffset === 0 ? [payload.buffer as ArrayBuffer] : [];
 }
 
 const port = parentPort;
@@ -66,7 +73,12 @@ if (port) {
           port.postMessage({ checkpointFailed: message } satisfies CheckpointFailure),
         );
   checkpoints?.start();
-  port.on('message', (request: DeliveryRequest) => {
+  port.on('message', (message: DeliveryRequest | PayloadReturn) => {
+    if ('reuse' in message) {
+      core.reusePayloadMemory(message.reuse);
+      return;
+    }
+    const request = message;
     const startedAt = performance.now();
     try {
       let result: unknown;

@@ -44,6 +44,7 @@ import {
   tooLargeReason,
 } from './message-size-policy.js';
 import type { Outbox } from './outbox.js';
+import { releasePublishedCopy } from './published-copy.js';
 import { statusChangeKey } from './status-changes.js';
 import {
   admitResend,
@@ -530,9 +531,16 @@ export class SyncEngine {
   }
 
   private publish(client: MqttClient, payload: string | Buffer, entry: InFlight): void {
-    client.publish(this.topic.events(this.options.storeId), payload, { qos: 1 }, (error) => {
+    client.publish(this.topic.events(this.options.storeId), payload, { qos: 1 }, (error, stored) => {
       if (!error) {
         entry.brokerAccepted = true;
+        // The broker has it (PUBACK), and mqtt.js let go of it and of its copy: the payload's memory can
+        // carry a later batch. A batch not acknowledged this way stays with mqtt.js, which may send its
+        // copy again on reconnecting.
+        if (typeof payload !== 'string') {
+          releasePublishedCopy(stored, payload);
+          this.delivery.releasePayload(payload);
+        }
         return;
       }
       // With MQTT 5 the broker says why it refused (an ACL, a size limit). Errors without a reason code

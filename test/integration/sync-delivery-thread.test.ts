@@ -74,6 +74,36 @@ describe('the delivery thread', () => {
     expect(thread.timings.recordBatchAck.calls).toBe(1);
   });
 
+  it('takes back the memory of a published batch for the next one: detached here, and the next batch is whole', async () => {
+    const { outbox } = outboxWith(30);
+    const thread = new DeliveryThread({ file: outbox.file, storeId: 'S1' });
+    open.push(thread);
+    const here = inThreadDeliveryStore(outbox.file, 'S1');
+    open.push(here);
+    const small = { ...limits, maxEvents: 10 };
+    type Next = Awaited<ReturnType<typeof thread.nextBatch>>;
+    const text = (m: Next['message']) => (m?.kind === 'batch' ? m.payload.toString() : undefined);
+
+    let cursor: { epoch: string; seq: number } | null = null;
+    for (let i = 0; i < 3; i++) {
+      const [there, local]: [Next, Next] = await Promise.all([
+        thread.nextBatch(cursor, small),
+        here.nextBatch(cursor, small),
+      ]);
+      expect(text(there.message)).toBe(text(local.message));
+      const message: Next['message'] = there.message;
+      if (message?.kind !== 'batch') throw new Error('expected a batch');
+      cursor = { epoch: there.epoch, seq: message.lastSeq };
+      thread.releasePayload(message.payload);
+      // Gone from this thread: a reference left anywhere reads as empty, never as a later batch.
+      expect(message.payload.length).toBe(0);
+    }
+    // A buffer the thread did not hand out is left alone.
+    const foreign = Buffer.alloc(128 * 1024, 'z');
+    thread.releasePayload(foreign);
+    expect(foreign.length).toBe(128 * 1024);
+  });
+
   it('brings storage trouble back as StorageUnavailableError, and refuses work once closed', async () => {
     const { outbox, results } = outboxWith(1);
     const thread = new DeliveryThread({ file: outbox.file, storeId: 'S1' });

@@ -3,6 +3,7 @@ import { epochCloseSchema, eventBatchSchema, SYNC_LIMITS } from '../../src/contr
 import {
   buildEpochClose,
   buildEventBatch,
+  PayloadMemory,
   type BuiltBatch,
   type MessageLimits,
   type UnsentEvent,
@@ -116,6 +117,55 @@ describe('buildEventBatch', () => {
 
   it('returns nothing for nothing', () => {
     expect(buildEventBatch('S1', 'aaaabbbbccccdddd', [], limits(10, 1000))).toBeUndefined();
+  });
+});
+
+describe('PayloadMemory', () => {
+  it('writes each message at the start of memory of its own, and a later message into memory given back', () => {
+    const memory = new PayloadMemory();
+    const first = batch(
+      buildEventBatch('S1', 'aaaabbbbccccdddd', events(200, 1000), limits(200, 1 << 20), memory),
+    );
+    expect(first.payload.byteOffset).toBe(0);
+    expect(first.payload.buffer.byteLength).toBeGreaterThanOrEqual(first.bytes);
+    expect(first.payload.length).toBe(first.bytes);
+    const firstText = first.payload.toString();
+
+    memory.giveBack(first.payload.buffer as ArrayBuffer);
+    const input = events(3);
+    const second = batch(buildEventBatch('S1', 'aaaabbbbccccdddd', input, limits(10, 1 << 20), memory));
+    // The same memory, written over: the second message whole, nothing of the first after its end.
+    expect(second.payload.buffer).toBe(first.payload.buffer);
+    expect(eventBatchSchema.parse(JSON.parse(second.payload.toString())).events.map((e) => e.body)).toEqual(
+      input.map((e) => e.body),
+    );
+    expect(firstText).not.toBe(second.payload.toString());
+  });
+
+  it('keeps the largest spare buffers, and no more than it was told', () => {
+    const memory = new PayloadMemory(2);
+    const sizes = [64, 512, 128, 256].map((kib) => new ArrayBuffer(kib * 1024));
+    for (const buffer of sizes) memory.giveBack(buffer);
+    // Largest first: a message's final size is known only once it is written.
+    expect(memory.take(1).buffer).toBe(sizes[1]);
+    expect(memory.take(1).buffer).toBe(sizes[3]);
+    expect(memory.take(1).buffer).not.toBe(sizes[2]);
+  });
+
+  it('gives back what a message did not use: nothing to send, or a first event too large', () => {
+    const memory = new PayloadMemory();
+    const spare = new ArrayBuffer(1 << 20);
+    memory.giveBack(spare);
+    expect(buildEventBatch('S1', 'aaaabbbbccccdddd', [], limits(10, 1000), memory)).toBeUndefined();
+    const tooLarge = buildEventBatch(
+      'S1',
+      'aaaabbbbccccdddd',
+      events(1, 10_000),
+      limits(10, 1 << 20, 5000),
+      memory,
+    );
+    expect(tooLarge).toMatchObject({ kind: 'too-large' });
+    expect(memory.take(1).buffer).toBe(spare);
   });
 });
 

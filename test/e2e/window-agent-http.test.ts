@@ -132,6 +132,14 @@ describe('the page at /', () => {
   });
 });
 
+describe('the manager credential (window.managerToken)', () => {
+  it('must differ from every till token: a till could otherwise retry and discard what head office refused', async () => {
+    await expect(agentWith({ managerToken: TILL.token })).rejects.toThrow(
+      'window.managerToken: must differ from every terminal token (api.terminals)',
+    );
+  });
+});
+
 describe('reading the window', () => {
   it('is allowed from this PC, or with a token of this agent; a foreign host name is refused', async () => {
     const agent = await agentWith({ managerToken: MANAGER });

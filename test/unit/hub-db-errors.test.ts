@@ -156,3 +156,33 @@ describe('hub.json db.* and ingest.* settings', () => {
     expect(config.ingest.stuckAfterMs).toBe(2000);
   });
 });
+
+describe('db.retentionMonths', () => {
+  const hub = (db: Record<string, unknown>) =>
+    hubConfigSchema.safeParse({
+      hubId: 'hub-1',
+      db,
+      mqtt: { url: 'mqtt://127.0.0.1:1883' },
+      api: { token: 'operator-token-0123456789' },
+    });
+  const issues = (db: Record<string, unknown>) => {
+    const parsed = hub(db);
+    return parsed.success ? [] : parsed.error.issues.map((i) => [i.path.join('.'), i.message]);
+  };
+
+  it('applies to PostgreSQL only, and keeps at least the current and the previous month', () => {
+    expect(hub({ url: 'postgres://127.0.0.1/outpost', retentionMonths: 13 }).success).toBe(true);
+    expect(issues({ url: 'sqlite:/var/lib/outpost/hub.sqlite', retentionMonths: 13 })).toEqual([
+      [
+        'db.retentionMonths',
+        'applies only to a PostgreSQL hub database (db.url postgres://…): the SQLite hub keeps every event in one table',
+      ],
+    ]);
+    expect(issues({ url: 'postgres://127.0.0.1/outpost', retentionMonths: 1 })).toEqual([
+      ['db.retentionMonths', 'must be at least 2: the current and the previous business month always stay'],
+    ]);
+    expect(issues({ url: 'postgres://127.0.0.1/outpost', retentionMonths: 'a year' })).toEqual([
+      ['db.retentionMonths', 'must be a number of months'],
+    ]);
+  });
+});

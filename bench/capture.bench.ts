@@ -16,7 +16,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { ServerSample } from './support/child-protocol.js';
 import { createLoadGenerator, type LoadResult } from './support/load.js';
@@ -26,13 +25,14 @@ import { measureRawSqlite } from './support/raw-sqlite.js';
 import {
   commitTable,
   computeRatios,
+  type DiskMeasurement,
   diskTable,
-  fmt,
+  type HttpMeasurement,
   httpTable,
   ratioTable,
-  type DiskMeasurement,
-  type HttpMeasurement,
+  resultsPath,
   type TargetKey,
+  warnIfDisturbed,
 } from './support/report.js';
 import { startServerProcess } from './support/server-process.js';
 import { summarize, sum } from './support/stats.js';
@@ -42,7 +42,6 @@ const CONCURRENCIES = [1, 16, 64] as const;
 const DISK_BATCH = 64;
 const TERMINALS = 64;
 /** Above this much CPU used by other processes (% of one core) during a measurement, the run says so. */
-const DISTURBED_PCT = 20;
 
 const { values: flags } = parseArgs({
   options: {
@@ -309,15 +308,9 @@ async function main(): Promise<number> {
     `outbox after the run: lastSeq ${lastSeq}, quick_check ${String(exit.quickCheck)}: all ${created} captures answered 201 (warm-ups included) are in it`,
   );
   const disturbed = Math.max(...disk.map((d) => d.otherCpuPct), ...http.map((h) => h.otherCpuPct));
-  if (disturbed > DISTURBED_PCT)
-    console.log(
-      `WARNING: other processes used up to ${fmt(disturbed)}% of a core (of ${machine.cpus * 100}%) during a measurement: ` +
-        'these figures are disturbed; compare runs only on a quiet machine.',
-    );
+  warnIfDisturbed(disturbed, machine.cpus);
 
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  const resultsFile = path.join(resultsDir, 'capture-latest.json');
+  const resultsFile = resultsPath('capture-latest.json');
   writeFileSync(
     resultsFile,
     `${JSON.stringify(

@@ -23,7 +23,7 @@
  * Exit 1 if any store ends without every promotion, or head office's rollout disagrees.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -44,7 +44,7 @@ import {
 } from './support/agent-promotion-endpoints.js';
 import { machineContext } from './support/machine.js';
 import { startMosquittoProcess, type MosquittoProcess } from './support/mosquitto-process.js';
-import { fmt, table } from './support/report.js';
+import { fmt, resultsPath, table } from './support/report.js';
 import { summarize, type Distribution } from './support/stats.js';
 
 const { values: flags } = parseArgs({
@@ -412,9 +412,7 @@ function report(r: Results): void {
 try {
   const results = await main();
   report(results);
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  const resultsFile = path.join(resultsDir, 'promotions-latest.json');
+  const resultsFile = resultsPath('promotions-latest.json');
   writeFileSync(resultsFile, JSON.stringify({ machine: machineContext(), results }, null, 2));
   console.log(`results: ${path.relative(process.cwd(), resultsFile)}`);
 } catch (error) {

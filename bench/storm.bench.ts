@@ -20,7 +20,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_SYNC_TUNING } from '../src/sync/index.js';
 import {
@@ -35,7 +34,14 @@ import { machineContext, machineCpuPct, machineCpuTimes, packageVersion } from '
 import { startMosquittoProcess, type MosquittoProcess } from './support/mosquitto-process.js';
 import { cpuByGroup, processCpuSnapshot, processTree } from './support/process-cpu.js';
 import { postgresSettings, rawPostgresHubInsert } from './support/raw-hub-db.js';
-import { fmt, ratioTable, type Ratio } from './support/report.js';
+import {
+  DISTURBED_PCT,
+  fmt,
+  type Ratio,
+  ratioTable,
+  resultsPath,
+  warnIfDisturbed,
+} from './support/report.js';
 import { startStagedProcess, type StagedProcess } from './support/staged-process.js';
 import { summarize } from './support/stats.js';
 import {
@@ -102,7 +108,6 @@ const HUB_NODE_ARGS = (flags['hub-node-args'] ?? '').split(/\s+/).filter(Boolean
 const HUB_TOKEN = 'storm-operator-token-0123456789';
 const SHARE_GROUP = 'storm-hubs';
 /** Above this much CPU used by other processes (% of one core) during a measurement, the run says so. */
-const DISTURBED_PCT = 20;
 const QUIET_WAIT_S = 30;
 /** The whole run is bounded: past this, every process is killed, databases dropped, and the bench fails. */
 const WATCHDOG_MS = (HUBS.length * (PHASE_TIMEOUT_S + 180) + QUIET_WAIT_S + 300) * 1000;
@@ -382,21 +387,13 @@ async function main(): Promise<number> {
     for (const problem of p.check.problems.slice(0, 20)) problems.push(`${p.label}: ${problem}`);
   }
   const disturbed = Math.max(raw.otherCpuPct, ...phases.map((p) => p.cpuByProcess.other ?? 0));
-  if (disturbed > DISTURBED_PCT) {
-    console.log('');
-    console.log(
-      `WARNING: other processes used up to ${fmt(disturbed)}% of a core (of ${machine.cpus * 100}%) during a measurement: ` +
-        'these figures are disturbed; compare runs only on a quiet machine.',
-    );
-  }
+  warnIfDisturbed(disturbed, machine.cpus);
   if (problems.length > 0) {
     console.log('');
     for (const p of problems) console.log(`PROBLEM: ${p}`);
   }
 
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  const resultsFile = path.join(resultsDir, 'storm-latest.json');
+  const resultsFile = resultsPath('storm-latest.json');
   writeFileSync(
     resultsFile,
     `${JSON.stringify(

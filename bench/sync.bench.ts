@@ -22,7 +22,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SYNC_LIMITS } from '../src/contracts/sync-messages.js';
 import { DEFAULT_SYNC_TUNING } from '../src/sync/index.js';
@@ -44,7 +43,14 @@ import { cpuByGroup, processCpuSnapshot, processTree } from './support/process-c
 import { postgresSettings, rawPostgresHubInsert, rawSqliteHubInsert } from './support/raw-hub-db.js';
 import { measureRawMqtt } from './support/raw-mqtt.js';
 import type { RawRate } from './support/raw-sqlite.js';
-import { fmt, ratioTable, type Ratio } from './support/report.js';
+import {
+  DISTURBED_PCT,
+  fmt,
+  type Ratio,
+  ratioTable,
+  resultsPath,
+  warnIfDisturbed,
+} from './support/report.js';
 import { PROFILE_ENV } from './support/staged-protocol.js';
 import { isTimeout, startStagedProcess, type StagedProcess } from './support/staged-process.js';
 import {
@@ -107,7 +113,6 @@ const STORE_ID = 'BENCH-STORE';
 const HUB_TOKEN = 'bench-operator-token-0123456789';
 const RAW_ROWS_PER_COMMIT = DEFAULT_SYNC_TUNING.batch.maxEvents;
 /** Above this much CPU used by other processes (% of one core) during a measurement, the run says so. */
-const DISTURBED_PCT = 20;
 /** At most this long is spent waiting for a quiet machine before starting. */
 const QUIET_WAIT_S = 30;
 /** Messages used for the per-step CPU breakdown (× 500 events). */
@@ -677,21 +682,13 @@ async function main(): Promise<number> {
     idle.otherCpuPct,
     ...drains.map((d) => d.cpuByProcess.other ?? 0),
   );
-  if (disturbed > DISTURBED_PCT) {
-    console.log('');
-    console.log(
-      `WARNING: other processes used up to ${fmt(disturbed)}% of a core (of ${machine.cpus * 100}%) during a measurement: ` +
-        'these figures are disturbed; compare runs only on a quiet machine.',
-    );
-  }
+  warnIfDisturbed(disturbed, machine.cpus);
   if (problems.length > 0) {
     console.log('');
     for (const p of problems) console.log(`PROBLEM: ${p}`);
   }
 
-  const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
-  mkdirSync(resultsDir, { recursive: true });
-  const resultsFile = path.join(resultsDir, 'sync-latest.json');
+  const resultsFile = resultsPath('sync-latest.json');
   writeFileSync(
     resultsFile,
     `${JSON.stringify(

@@ -1,3 +1,6 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './load.js';
 import type { MachineContext } from './machine.js';
 import type { RawRate, RawSqliteResult } from './raw-sqlite.js';
@@ -275,4 +278,24 @@ export function computeRatios(
       shows: 'what the durable write costs under load',
     },
   ];
+}
+
+/** What other processes may use (% of one core) during a measurement before its figures count as disturbed. */
+export const DISTURBED_PCT = 20;
+
+/** Says so when other processes used more than DISTURBED_PCT of a core during a measurement. */
+export function warnIfDisturbed(otherCpuPct: number, cpus: number): void {
+  if (otherCpuPct <= DISTURBED_PCT) return;
+  console.log('');
+  console.log(
+    `WARNING: other processes used up to ${fmt(otherCpuPct)}% of a core (of ${cpus * 100}%) during a measurement: ` +
+      'these figures are disturbed; compare runs only on a quiet machine.',
+  );
+}
+
+/** Where a benchmark writes its latest results: bench/results/NAME (untracked), the folder made if need be. */
+export function resultsPath(name: string): string {
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, name);
 }

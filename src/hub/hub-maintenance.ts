@@ -2,6 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { HubStore } from './hub-store.js';
+import { PeriodicSweep } from './periodic-sweep.js';
 
 export interface HubMaintenanceOptions {
   hubId: string;
@@ -22,61 +23,54 @@ const EVERY_MS = 60 * 60_000;
  * `maintain`). A pass that fails is logged and tried again at the next one; ingest never waits for it.
  */
 export class HubMaintenance {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
+  private readonly sweeper: PeriodicSweep;
 
-  constructor(private readonly options: HubMaintenanceOptions) {}
-
-  start(): void {
-    this.run();
-    this.timer = setInterval(() => this.run(), this.options.everyMs ?? EVERY_MS);
-    this.timer.unref();
+  constructor(private readonly options: HubMaintenanceOptions) {
+    this.sweeper = new PeriodicSweep(
+      () => this.pass(),
+      (error) =>
+        options.logger.warn('storage upkeep failed; it is tried again at the next pass', {
+          hubId: options.hubId,
+          error: errorMessage(error),
+        }),
+    );
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
-    await this.running;
+  start(): void {
+    void this.run();
+    this.sweeper.start(this.options.everyMs ?? EVERY_MS);
+  }
+
+  stop(): Promise<void> {
+    return this.sweeper.stop();
   }
 
   /** One pass now, unless one is running; resolves when it is over. */
   run(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    return this.sweeper.run();
   }
 
   private async pass(): Promise<void> {
     const { store, logger, hubId, retentionMonths } = this.options;
-    try {
-      const report = await store.maintain({ now: this.options.clock.now(), retentionMonths });
-      for (const month of report.created)
-        logger.info('made the partition of a month of events', { hubId, month });
-      if (report.movedFromDefault > 0)
-        logger.info('moved early events into their month', { hubId, rows: report.movedFromDefault });
-      for (const month of report.dropped)
-        logger.info('dropped a month of events past retention', { hubId, month, retentionMonths });
-      for (const kept of report.kept)
-        logger.warn('kept a month of events past retention: it is still needed', {
-          hubId,
-          month: kept.month,
-          retentionMonths,
-          reason: kept.reason,
-        });
-      for (const failed of report.failed)
-        logger.warn('storage upkeep of a month failed; it is tried again at the next pass', {
-          hubId,
-          month: failed.month,
-          error: failed.error,
-        });
-    } catch (error) {
-      logger.warn('storage upkeep failed; it is tried again at the next pass', {
+    const report = await store.maintain({ now: this.options.clock.now(), retentionMonths });
+    for (const month of report.created)
+      logger.info('made the partition of a month of events', { hubId, month });
+    if (report.movedFromDefault > 0)
+      logger.info('moved early events into their month', { hubId, rows: report.movedFromDefault });
+    for (const month of report.dropped)
+      logger.info('dropped a month of events past retention', { hubId, month, retentionMonths });
+    for (const kept of report.kept)
+      logger.warn('kept a month of events past retention: it is still needed', {
         hubId,
-        error: errorMessage(error),
+        month: kept.month,
+        retentionMonths,
+        reason: kept.reason,
       });
-    }
+    for (const failed of report.failed)
+      logger.warn('storage upkeep of a month failed; it is tried again at the next pass', {
+        hubId,
+        month: failed.month,
+        error: failed.error,
+      });
   }
 }

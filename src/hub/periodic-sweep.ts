@@ -2,7 +2,7 @@
  * A hub job's sweep: one pass every `everyMs` (on a timer that never keeps the process alive), and at
  * most one pass at a time, a call while one runs getting that one. A pass that throws is handed to
  * `onFailure` (to be logged) and the next pass tries again. `stop()` ends the timer and waits for the
- * pass under way, which checks `stopped` to end early.
+ * pass under way, which checks `stopped` to end early; no pass starts after it.
  */
 export class PeriodicSweep {
   private timer: NodeJS.Timeout | undefined;
@@ -30,7 +30,9 @@ export class PeriodicSweep {
     await this.running;
   }
 
+  /** One pass now, unless one is running (then that one); none once stopped, as the store may be closing. */
   run(): Promise<void> {
+    if (this.ended) return Promise.resolve();
     this.running ??= (async () => {
       try {
         await this.pass();

@@ -57,6 +57,23 @@ async function waitForStatus(
 
 const neverReached = (s: AgentStatus) => s.problems.find((p) => p.code === 'broker-never-reached');
 
+/** A Mosquitto that admits only client certificates signed by the test CA. */
+function startTlsMosquitto(certs: Awaited<ReturnType<typeof testCerts>>) {
+  return startMosquitto({
+    config: (_dir, port) =>
+      [
+        `listener ${port} 127.0.0.1`,
+        `cafile ${certs.ca}`,
+        `certfile ${certs.server.cert}`,
+        `keyfile ${certs.server.key}`,
+        'require_certificate true',
+        'use_identity_as_username true',
+        'allow_anonymous false',
+        'log_dest stderr',
+      ].join('\n'),
+  });
+}
+
 describe('an agent that has never reached its broker', () => {
   it('names mqtt.url when nothing listens at the address, then says "keep trading" once it has connected', async () => {
     const port = await freePort();
@@ -97,19 +114,7 @@ describe('an agent that has never reached its broker', () => {
 
   it("names mqtt.ca when the broker's certificate is not signed by the CA the store trusts", async () => {
     const certs = await testCerts();
-    const broker = await startMosquitto({
-      config: (_dir, port) =>
-        [
-          `listener ${port} 127.0.0.1`,
-          `cafile ${certs.ca}`,
-          `certfile ${certs.server.cert}`,
-          `keyfile ${certs.server.key}`,
-          'require_certificate true',
-          'use_identity_as_username true',
-          'allow_anonymous false',
-          'log_dest stderr',
-        ].join('\n'),
-    });
+    const broker = await startTlsMosquitto(certs);
     // The store was given the wrong CA file: that of another PKI.
     const running = await start({
       url: `mqtts://127.0.0.1:${broker.port}`,
@@ -126,19 +131,7 @@ describe('an agent that has never reached its broker', () => {
 
   it('names mqtt.cert and mqtt.key when the broker refuses the client certificate', async () => {
     const certs = await testCerts();
-    const broker = await startMosquitto({
-      config: (_dir, port) =>
-        [
-          `listener ${port} 127.0.0.1`,
-          `cafile ${certs.ca}`,
-          `certfile ${certs.server.cert}`,
-          `keyfile ${certs.server.key}`,
-          'require_certificate true',
-          'use_identity_as_username true',
-          'allow_anonymous false',
-          'log_dest stderr',
-        ].join('\n'),
-    });
+    const broker = await startTlsMosquitto(certs);
     // A certificate with the store's name, from another CA than head office's.
     const running = await start({
       url: `mqtts://127.0.0.1:${broker.port}`,

@@ -16,7 +16,7 @@ import { buildVitePage, launchChromium, openWatchedPage, type WatchedPage } from
 import { startMosquitto, type TestMosquitto } from './mosquitto.js';
 import { createTempPostgresDatabase, type TempPostgresDatabase } from './postgres.js';
 import { spawnHub, type HubProcess } from './spawn-hub.js';
-import { waitUntil } from './store-simulator.js';
+import { resendReport, retainedFrom, waitUntil } from './store-simulator.js';
 import { makeTempDir } from './temp-dir.js';
 
 /**
@@ -369,23 +369,11 @@ export class ConsoleStoreSim {
 
   private async handle(command: StoreCommand): Promise<void> {
     if (command.kind === 'resend') {
-      const retained = [...this.events.values()]
-        .filter((e) => e.seq >= command.fromSeq)
-        .sort((a, b) => a.seq - b.seq);
+      const retained = retainedFrom(this.events.values(), command.fromSeq);
       await this.publishEvents(retained);
       await this.client.publishAsync(
         topic.events(this.storeId),
-        JSON.stringify({
-          v: 1,
-          storeId: this.storeId,
-          epoch: this.epoch,
-          resend: {
-            requestId: command.requestId,
-            fromSeq: command.fromSeq,
-            availableFrom: retained[0]?.seq ?? this.lastSeq + 1,
-            through: this.lastSeq,
-          },
-        }),
+        resendReport(this.storeId, this.epoch, command, retained, this.lastSeq),
         { qos: 1 },
       );
       return;

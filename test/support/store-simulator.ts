@@ -228,29 +228,43 @@ export class StoreSimulator {
     const command = storeCommandSchema.parse(JSON.parse(payload.toString('utf8')));
     this.commands.push(command);
     if (this.ignoreCommands || command.kind !== 'resend' || command.epoch !== this.epoch) return;
-    const retained = [...this.events.values()]
-      .filter((e) => e.seq >= command.fromSeq)
-      .sort((a, b) => a.seq - b.seq);
+    const retained = retainedFrom(this.events.values(), command.fromSeq);
     await this.publishEvents(retained, 20);
     await this.client.publishAsync(
       topic.events(this.storeId),
-      JSON.stringify({
-        v: 1,
-        storeId: this.storeId,
-        epoch: this.epoch,
-        resend: {
-          requestId: command.requestId,
-          fromSeq: command.fromSeq,
-          availableFrom: retained[0]?.seq ?? this.lastSeq + 1,
-          through: this.lastSeq,
-        },
-      }),
+      resendReport(this.storeId, this.epoch, command, retained, this.lastSeq),
       { qos: 1 },
     );
   }
 }
 
 /** A logger that keeps every entry, for tests that check what the hub logged. */
+/** What a simulated store still retains from `fromSeq` on, in seq order: what it publishes again for a resend. */
+export function retainedFrom<E extends { seq: number }>(events: Iterable<E>, fromSeq: number): E[] {
+  return [...events].filter((e) => e.seq >= fromSeq).sort((a, b) => a.seq - b.seq);
+}
+
+/** The store's answer to a resend command, as the agent sends it after the events (docs/protocol.md, "Resync"). */
+export function resendReport(
+  storeId: string,
+  epoch: string,
+  command: { requestId: string; fromSeq: number },
+  retained: readonly { seq: number }[],
+  lastSeq: number,
+): string {
+  return JSON.stringify({
+    v: 1,
+    storeId,
+    epoch,
+    resend: {
+      requestId: command.requestId,
+      fromSeq: command.fromSeq,
+      availableFrom: retained[0]?.seq ?? lastSeq + 1,
+      through: lastSeq,
+    },
+  });
+}
+
 export function recordingLogger(): { logger: Logger; entries: Record<string, unknown>[] } {
   const entries: Record<string, unknown>[] = [];
   const stream = new Writable({

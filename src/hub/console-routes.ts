@@ -13,10 +13,10 @@ import {
   type SessionAnswer,
 } from '../contracts/console-api.js';
 import { identifier } from '../contracts/transaction.js';
-import { toApiIssues } from '../lib/api-issues.js';
+import { parseRequestPart } from '../lib/api-issues.js';
 import { bearerMatches } from '../lib/bearer-token.js';
 import type { Clock } from '../lib/clock.js';
-import { AuthenticationError, ForbiddenError, ValidationError } from '../lib/errors.js';
+import { AuthenticationError, ForbiddenError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { escapeHtml, pageFileHandler } from '../lib/page-files.js';
 import { SseFanout } from '../lib/sse-fanout.js';
@@ -93,16 +93,6 @@ const deadLetterParams = z.object({
   storeId: identifier('storeId'),
   eventId: z.string().regex(/^[0-9A-Za-z_-]{10,64}$/, { error: 'must be the eventId of a dead letter' }),
 });
-
-function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = toApiIssues(parsed.error);
-  throw new ValidationError(
-    `invalid ${what}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    issues,
-  );
-}
 
 /**
  * The operator's console on the hub's API port: the built page at `/`, sign-in (the operator token for a
@@ -223,7 +213,7 @@ export function createConsole(options: ConsoleOptions): ConsoleAccess {
     );
 
     app.get('/v1/console/stores/:storeId', async (request, reply) => {
-      const { storeId } = parse(storeParams, request.params, 'store id');
+      const { storeId } = parseRequestPart(storeParams, request.params, 'store id');
       return reply
         .header('Cache-Control', 'no-store')
         .send(await storeDetail(options.store, storeId, clock.now()));
@@ -237,20 +227,20 @@ export function createConsole(options: ConsoleOptions): ConsoleAccess {
     };
 
     app.post('/v1/console/stores/:storeId/resync', action, async (request, reply) => {
-      const { storeId } = parse(storeParams, request.params, 'store id');
-      const body = parse(resyncRequestSchema, request.body, 'resync request');
+      const { storeId } = parseRequestPart(storeParams, request.params, 'store id');
+      const body = parseRequestPart(resyncRequestSchema, request.body, 'resync request');
       return accepted(reply, await options.commands.requestResync(storeId, body));
     });
 
     app.post('/v1/console/stores/:storeId/dead-letters/:eventId/retry', action, async (request, reply) => {
-      const { storeId, eventId } = parse(deadLetterParams, request.params, 'dead letter');
-      const body = parse(retryRequestSchema, request.body ?? {}, 'retry request');
+      const { storeId, eventId } = parseRequestPart(deadLetterParams, request.params, 'dead letter');
+      const body = parseRequestPart(retryRequestSchema, request.body ?? {}, 'retry request');
       return accepted(reply, await options.commands.retryDeadLetter(storeId, eventId, body.note));
     });
 
     app.post('/v1/console/stores/:storeId/dead-letters/:eventId/discard', action, async (request, reply) => {
-      const { storeId, eventId } = parse(deadLetterParams, request.params, 'dead letter');
-      const body = parse(consoleDiscardRequestSchema, request.body, 'discard request');
+      const { storeId, eventId } = parseRequestPart(deadLetterParams, request.params, 'dead letter');
+      const body = parseRequestPart(consoleDiscardRequestSchema, request.body, 'discard request');
       return accepted(reply, await options.commands.discardDeadLetter(storeId, eventId, body.note));
     });
   };

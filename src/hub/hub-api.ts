@@ -1,9 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { identifier } from '../contracts/transaction.js';
-import { toApiIssues } from '../lib/api-issues.js';
+import { parseRequestPart } from '../lib/api-issues.js';
 import { bearerMatches } from '../lib/bearer-token.js';
-import { AuthenticationError, ValidationError } from '../lib/errors.js';
+import { AuthenticationError } from '../lib/errors.js';
 import { installErrorHandling } from '../lib/http-error-handler.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConsoleAccess } from './console-routes.js';
@@ -46,16 +46,6 @@ const transactionsQuery = z.strictObject({
     .default(500),
 });
 
-function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = toApiIssues(parsed.error);
-  throw new ValidationError(
-    `invalid ${what}: ${issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    issues,
-  );
-}
-
 /**
  * The operator-facing hub API (DESIGN.md, "Hub HTTP API"): one bearer token, everything but /healthz behind
  * it, except the operator console's page files and sign-in; the console's session stands in for the token
@@ -94,12 +84,12 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
 
   // Bodies are spliced in as the stored text (served-json.ts), never parsed and serialised again.
   app.get('/v1/stores/:storeId/transactions', async (request, reply) => {
-    const { storeId } = parseOrThrow(
+    const { storeId } = parseRequestPart(
       z.object({ storeId: identifier('storeId') }),
       request.params,
       'store id',
     );
-    const query = parseOrThrow(transactionsQuery, request.query, 'query');
+    const query = parseRequestPart(transactionsQuery, request.query, 'query');
     const result = await options.store.listTransactions(storeId, {
       limit: query.limit,
       after: query.after,
@@ -113,7 +103,7 @@ export function buildHubApi(options: HubApiOptions): FastifyInstance {
   });
 
   app.get('/v1/stores/:storeId/quarantine', async (request, reply) => {
-    const { storeId } = parseOrThrow(
+    const { storeId } = parseRequestPart(
       z.object({ storeId: identifier('storeId') }),
       request.params,
       'store id',

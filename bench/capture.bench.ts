@@ -37,6 +37,7 @@ import {
 import { startServerProcess } from './support/server-process.js';
 import { summarize, sum } from './support/stats.js';
 import { benchTerminals, saleBodies } from './support/terminals.js';
+import { BenchFailure, BenchRun } from './support/bench-run.js';
 
 const CONCURRENCIES = [1, 16, 64] as const;
 const DISK_BATCH = 64;
@@ -82,18 +83,7 @@ const CAPTURE: Target = {
   args: (dataDir) => ['--data-dir', dataDir, ...terminalsArg],
 };
 
-class BenchFailure extends Error {}
-
-const cleanups: (() => void)[] = [];
-const cleanUp = () => {
-  for (const fn of cleanups.splice(0).reverse()) {
-    try {
-      fn();
-    } catch {
-      // best effort: cleaning up after a failure must not hide the failure
-    }
-  }
-};
+const bench = new BenchRun();
 const progress = (line: string) => process.stderr.write(`· ${line}\n`);
 
 /** Fails the bench loudly on anything but 201: a non-201 means the figures measure something else. */
@@ -151,7 +141,7 @@ async function measureTarget(
   run: ReturnType<typeof createLoadGenerator>,
 ): Promise<{ measurements: HttpMeasurement[]; exit: Record<string, number | string>; created: number }> {
   const server = await startServerProcess(target.script, target.args(dataDir));
-  cleanups.push(() => server.kill());
+  bench.onCleanUp(() => server.kill());
   const measurements: HttpMeasurement[] = [];
   let created = 0;
   for (const connections of CONCURRENCIES) {
@@ -190,7 +180,7 @@ async function measureDisk(label: string, fn: () => DiskMeasurement['rate']): Pr
 async function main(): Promise<number> {
   const machine = machineContext();
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-'));
-  cleanups.push(() => rmSync(workDir, { recursive: true, force: true }));
+  bench.onCleanUp(() => rmSync(workDir, { recursive: true, force: true }));
   const body = saleBodies('T01', () => 1)();
   const fsInfo = machine.tmpdirFilesystem;
 
@@ -338,31 +328,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-const watchdog = setTimeout(() => {
-  console.error(`BENCH FAILED: still running after ${WATCHDOG_MS / 1000}s; stopped.`);
-  cleanUp();
-  process.exit(2);
-}, WATCHDOG_MS);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    cleanUp();
-    process.exit(130);
-  });
-}
-
-let exitCode: number;
-try {
-  exitCode = await main();
-} catch (error) {
-  const message =
-    error instanceof BenchFailure
-      ? error.message
-      : error instanceof Error
-        ? (error.stack ?? error.message)
-        : String(error);
-  console.error(`\nBENCH FAILED: ${message}`);
-  exitCode = 1;
-}
-clearTimeout(watchdog);
-cleanUp();
-process.exit(exitCode);
+await bench.run(main, WATCHDOG_MS);

@@ -16,7 +16,7 @@
  * might use.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -28,6 +28,7 @@ import { machineContext } from './support/machine.js';
 import { processCpuMs } from './support/process-cpu.js';
 import { startMosquittoProcess, type MosquittoProcess } from './support/mosquitto-process.js';
 import { benchTerminals } from './support/terminals.js';
+import { resultsPath } from './support/report.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TARGET_MB = 120;
@@ -264,16 +265,16 @@ async function main(): Promise<void> {
       '',
     ];
     process.stdout.write(lines.join('\n'));
-    const resultsDir = path.join(ROOT, 'bench', 'results');
-    mkdirSync(resultsDir, { recursive: true });
     writeFileSync(
-      path.join(resultsDir, AGENT_NODE_OPTIONS ? 'memory-tuned-latest.json' : 'memory-latest.json'),
+      resultsPath(AGENT_NODE_OPTIONS ? 'memory-tuned-latest.json' : 'memory-latest.json'),
       `${JSON.stringify({ at: new Date().toISOString(), machine: machineContext(), figures }, null, 2)}\n`,
     );
   } finally {
     if (agent) await stopProcess(agent.child);
     if (hub) await stopProcess(hub.child);
     await broker?.stop();
+    // The outbox and the hub's database of a run: some 300 MB.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
